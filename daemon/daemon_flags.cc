@@ -1,0 +1,201 @@
+#include "daemon/daemon_flags.h"
+
+#include <functional>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+
+namespace vfsd {
+namespace {
+
+// One flag: how it is spelled, what it takes and how it sets DaemonOptions.
+struct FlagSpec {
+  const char* name;     // without the leading "--"
+  const char* value;    // placeholder for --help; nullptr for boolean flags
+  const char* help;
+  std::function<absl::Status(absl::string_view value, DaemonOptions& options)> set;
+};
+
+absl::Status ParseUint32(absl::string_view flag, absl::string_view value, uint32_t& out) {
+  if (!absl::SimpleAtoi(value, &out)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, " expects a non-negative integer, got '", value, "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseLogLevel(absl::string_view value, LogLevel& out) {
+  if (value == "off") {
+    out = LogLevel::kOff;
+  } else if (value == "error" || value == "err") {
+    out = LogLevel::kError;
+  } else if (value == "warn" || value == "warning") {
+    out = LogLevel::kWarn;
+  } else if (value == "info") {
+    out = LogLevel::kInfo;
+  } else if (value == "debug") {
+    out = LogLevel::kDebug;
+  } else if (value == "trace") {
+    out = LogLevel::kTrace;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--log-level must be one of error, warn, info, debug, trace, off; got '", value, "'"));
+  }
+  return absl::OkStatus();
+}
+
+const std::vector<FlagSpec>& FlagTable() {
+  static const auto* table = new std::vector<FlagSpec>{
+      {"socket-path", "PATH", "vhost-user socket to create and listen on",
+       [](absl::string_view v, DaemonOptions& o) {
+         o.socket_path = std::string(v);
+         return absl::OkStatus();
+       }},
+      {"fd", "FD", "serve an inherited listening socket instead of --socket-path",
+       [](absl::string_view v, DaemonOptions& o) {
+         uint32_t fd;
+         if (!absl::SimpleAtoi(v, &fd) || fd > 1 << 20) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("--fd expects a file descriptor number, got '", v, "'"));
+         }
+         o.socket_fd = static_cast<int>(fd);
+         return absl::OkStatus();
+       }},
+      {"socket-group", "GROUP", "group owning the socket (default: the daemon's)",
+       [](absl::string_view v, DaemonOptions& o) {
+         o.socket_group = std::string(v);
+         return absl::OkStatus();
+       }},
+      {"backend", "NAME", "storage backend serving the share (default: passthrough)",
+       [](absl::string_view v, DaemonOptions& o) {
+         o.backend = std::string(v);
+         return absl::OkStatus();
+       }},
+      {"shared-dir", "DIR", "host directory to share (passthrough backend)",
+       [](absl::string_view v, DaemonOptions& o) {
+         o.shared_dir = std::string(v);
+         return absl::OkStatus();
+       }},
+      {"cache", "MODE",
+       "guest caching: never, metadata, auto or always (default: auto); see docs/cache.md",
+       [](absl::string_view v, DaemonOptions& o) {
+         o.cache = std::string(v);
+         return absl::OkStatus();
+       }},
+      {"thread-pool-size", "N",
+       "worker threads for backend requests; 0 runs them on the queue threads (default: 0)",
+       [](absl::string_view v, DaemonOptions& o) {
+         return ParseUint32("thread-pool-size", v, o.thread_pool_size);
+       }},
+      {"log-level", "LEVEL", "error, warn, info, debug, trace or off (default: info)",
+       [](absl::string_view v, DaemonOptions& o) { return ParseLogLevel(v, o.log_level); }},
+      {"readonly", nullptr, "refuse every modification with EROFS",
+       [](absl::string_view, DaemonOptions& o) {
+         o.readonly = true;
+         return absl::OkStatus();
+       }},
+      {"xattr", nullptr, "serve extended attributes",
+       [](absl::string_view, DaemonOptions& o) {
+         o.xattr = true;
+         return absl::OkStatus();
+       }},
+      {"allow-direct-io", nullptr, "honour O_DIRECT from the guest (default: dropped)",
+       [](absl::string_view, DaemonOptions& o) {
+         o.allow_direct_io = true;
+         return absl::OkStatus();
+       }},
+      {"print-capabilities", nullptr, "print the vhost-user backend capabilities (JSON) and exit",
+       [](absl::string_view, DaemonOptions& o) {
+         o.print_capabilities = true;
+         return absl::OkStatus();
+       }},
+      {"version", nullptr, "print the version and exit",
+       [](absl::string_view, DaemonOptions& o) {
+         o.version = true;
+         return absl::OkStatus();
+       }},
+      {"help", nullptr, "print this help and exit",
+       [](absl::string_view, DaemonOptions& o) {
+         o.help = true;
+         return absl::OkStatus();
+       }},
+  };
+  return *table;
+}
+
+const FlagSpec* FindFlag(absl::string_view name) {
+  for (const FlagSpec& spec : FlagTable()) {
+    if (name == spec.name) return &spec;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+absl::StatusOr<DaemonOptions> ParseDaemonFlags(const std::vector<std::string>& args) {
+  DaemonOptions options;
+  for (size_t i = 0; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (arg == "-h") arg = "--help";
+    if (arg == "-V") arg = "--version";
+    if (!absl::StartsWith(arg, "--") || arg.size() == 2) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unexpected argument '", arg, "' (see --help)"));
+    }
+    absl::string_view body = arg.substr(2);
+    absl::string_view name = body;
+    std::optional<absl::string_view> value;
+    if (size_t eq = body.find('='); eq != absl::string_view::npos) {
+      name = body.substr(0, eq);
+      value = body.substr(eq + 1);
+    }
+    // Accept the underscore spelling some tools generate (--shared_dir).
+    std::string normalized(name);
+    for (char& c : normalized) {
+      if (c == '_') c = '-';
+    }
+    const FlagSpec* spec = FindFlag(normalized);
+    if (spec == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag '--", name, "' (see --help)"));
+    }
+    if (spec->value == nullptr) {
+      if (value.has_value()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--", spec->name, " takes no value (got '", *value, "')"));
+      }
+    } else if (!value.has_value()) {
+      if (i + 1 >= args.size()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--", spec->name, " needs a value: --", spec->name, "=", spec->value));
+      }
+      value = args[++i];
+    }
+    absl::Status status = spec->set(value.value_or(""), options);
+    if (!status.ok()) return status;
+  }
+  return options;
+}
+
+std::string DaemonUsage() {
+  std::string text =
+      "Usage: vfsd --socket-path=PATH --shared-dir=DIR [options]\n"
+      "\n"
+      "A virtio-fs daemon: serves a vhost-user-fs device to a VMM (QEMU, Cloud Hypervisor)\n"
+      "over a unix socket and answers the guest's filesystem requests from a backend.\n"
+      "\n"
+      "Options:\n";
+  for (const FlagSpec& spec : FlagTable()) {
+    std::string left = spec.value ? absl::StrCat("--", spec.name, "=", spec.value)
+                                  : absl::StrCat("--", spec.name);
+    absl::StrAppendFormat(&text, "  %-26s %s\n", left, spec.help);
+  }
+  text +=
+      "\nValues may also follow the flag as the next argument (--log-level debug).\n"
+      "The daemon serves one VMM connection and exits 0 when the VMM disconnects.\n";
+  return text;
+}
+
+}  // namespace vfsd

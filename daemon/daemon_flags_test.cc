@@ -1,0 +1,81 @@
+#include "daemon/daemon_flags.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace vfsd {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(DaemonFlagsTest, ParsesTheCloudHypervisorGuideCommandLine) {
+  // ../shared/seed: virtiofsd --log-level debug --socket-path=... --shared-dir=...
+  //                 --cache=never --thread-pool-size=$N
+  auto options = ParseDaemonFlags({"--log-level", "debug", "--socket-path=/tmp/virtiofs",
+                                   "--shared-dir=/tmp/shared_dir", "--cache=never",
+                                   "--thread-pool-size=4"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->log_level, LogLevel::kDebug);
+  EXPECT_EQ(options->socket_path, "/tmp/virtiofs");
+  EXPECT_EQ(options->shared_dir, "/tmp/shared_dir");
+  EXPECT_EQ(options->cache, "never");
+  EXPECT_EQ(options->thread_pool_size, 4u);
+  EXPECT_EQ(options->backend, "passthrough");
+}
+
+TEST(DaemonFlagsTest, Defaults) {
+  auto options = ParseDaemonFlags({});
+  ASSERT_TRUE(options.ok());
+  EXPECT_EQ(options->cache, "auto");
+  EXPECT_EQ(options->thread_pool_size, 0u);
+  EXPECT_EQ(options->log_level, LogLevel::kInfo);
+  EXPECT_FALSE(options->readonly);
+}
+
+TEST(DaemonFlagsTest, BooleanFlagsAndUnderscores) {
+  auto options = ParseDaemonFlags({"--readonly", "--xattr", "--shared_dir=/x", "-h"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_TRUE(options->readonly);
+  EXPECT_TRUE(options->xattr);
+  EXPECT_TRUE(options->help);
+  EXPECT_EQ(options->shared_dir, "/x");
+}
+
+TEST(DaemonFlagsTest, RejectsUnknownFlag) {
+  auto options = ParseDaemonFlags({"--no-such-flag=1"});
+  ASSERT_FALSE(options.ok());
+  EXPECT_THAT(options.status().message(), HasSubstr("unknown flag '--no-such-flag'"));
+}
+
+TEST(DaemonFlagsTest, RejectsPositionalArgument) {
+  EXPECT_FALSE(ParseDaemonFlags({"/tmp/dir"}).ok());
+}
+
+TEST(DaemonFlagsTest, RejectsMissingValue) {
+  auto options = ParseDaemonFlags({"--socket-path"});
+  ASSERT_FALSE(options.ok());
+  EXPECT_THAT(options.status().message(), HasSubstr("needs a value"));
+}
+
+TEST(DaemonFlagsTest, RejectsValueOnBooleanFlag) {
+  EXPECT_FALSE(ParseDaemonFlags({"--readonly=yes"}).ok());
+}
+
+TEST(DaemonFlagsTest, RejectsBadNumbersAndLevels) {
+  EXPECT_FALSE(ParseDaemonFlags({"--thread-pool-size=-1"}).ok());
+  EXPECT_FALSE(ParseDaemonFlags({"--thread-pool-size=many"}).ok());
+  EXPECT_FALSE(ParseDaemonFlags({"--log-level=loud"}).ok());
+  EXPECT_FALSE(ParseDaemonFlags({"--fd=x"}).ok());
+}
+
+TEST(DaemonFlagsTest, UsageDocumentsEveryFlag) {
+  std::string usage = DaemonUsage();
+  for (const char* flag : {"--socket-path", "--shared-dir", "--backend", "--cache",
+                           "--thread-pool-size", "--log-level", "--fd", "--socket-group",
+                           "--readonly", "--xattr", "--print-capabilities", "--help"}) {
+    EXPECT_THAT(usage, HasSubstr(flag));
+  }
+}
+
+}  // namespace
+}  // namespace vfsd

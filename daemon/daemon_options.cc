@@ -1,0 +1,53 @@
+#include "daemon/daemon_options.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "backends/backend_registry.h"
+#include "protocol/cache_policy.h"
+
+namespace vfsd {
+namespace {
+
+absl::Status ValidateSharedDir(const std::string& dir) {
+  if (dir.empty()) return absl::InvalidArgumentError("--shared-dir is required");
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--shared-dir '", dir, "': ", strerror(errno)));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat("--shared-dir '", dir, "' is not a directory"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateDaemonOptions(const DaemonOptions& options) {
+  if (options.socket_path.empty() && !options.socket_fd.has_value()) {
+    return absl::InvalidArgumentError("--socket-path (or --fd) is required");
+  }
+  if (!options.socket_path.empty() && options.socket_fd.has_value()) {
+    return absl::InvalidArgumentError("--socket-path and --fd are mutually exclusive");
+  }
+  const std::vector<std::string> backends = RegisteredBackends();
+  if (std::find(backends.begin(), backends.end(), options.backend) == backends.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown backend '", options.backend, "' (known: ", absl::StrJoin(backends, ", "), ")"));
+  }
+  if (options.backend == "passthrough") {
+    if (absl::Status status = ValidateSharedDir(options.shared_dir); !status.ok()) return status;
+  }
+  if (absl::StatusOr<CacheMode> mode = ParseCacheMode(options.cache); !mode.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--cache: ", mode.status().message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace vfsd

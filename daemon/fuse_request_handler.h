@@ -1,0 +1,32 @@
+// Glues the two halves the daemon owns: requests popped by the transport
+// become FUSE requests for the protocol layer, whose completions return the
+// descriptor chain to the guest. With a thread pool, requests run on the
+// pool so a slow backend call never stalls a queue's worker.
+#ifndef VFSD_DAEMON_FUSE_REQUEST_HANDLER_H_
+#define VFSD_DAEMON_FUSE_REQUEST_HANDLER_H_
+
+#include <memory>
+
+#include "daemon/thread_pool.h"
+#include "protocol/fuse_session.h"
+#include "transport/queue_request.h"
+
+namespace vfsd {
+
+class FuseRequestHandler : public RequestHandler {
+ public:
+  // `pool` may be null: requests then run on the calling queue thread.
+  FuseRequestHandler(FuseSession& session, ThreadPool* pool) : session_(session), pool_(pool) {}
+
+  void HandleRequest(QueueRequest request) override;
+
+ private:
+  void Run(QueueRequest request);
+
+  FuseSession& session_;
+  ThreadPool* pool_;
+};
+
+}  // namespace vfsd
+
+#endif  // VFSD_DAEMON_FUSE_REQUEST_HANDLER_H_
