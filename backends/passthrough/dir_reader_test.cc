@@ -1,0 +1,90 @@
+#include "backends/passthrough/dir_reader.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "backends/passthrough/scoped_fd.h"
+#include "gtest/gtest.h"
+
+namespace vfsd {
+namespace {
+
+class DirReaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = absl::StrCat(::testing::TempDir(), "/dir_reader_XXXXXX");
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void MakeFiles(int n) {
+    for (int i = 0; i < n; ++i) {
+      ScopedFd fd(::open(absl::StrCat(dir_, "/f", i).c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+      ASSERT_TRUE(fd.valid());
+    }
+  }
+
+  // Every entry from `offset` on, as (name, next_offset).
+  std::vector<std::pair<std::string, uint64_t>> ReadFrom(int fd, uint64_t offset) {
+    DirReader reader(fd);
+    EXPECT_TRUE(reader.Seek(offset).ok());
+    std::vector<std::pair<std::string, uint64_t>> out;
+    while (true) {
+      auto entry = reader.Next();
+      EXPECT_TRUE(entry.ok()) << entry.status();
+      if (!entry.ok() || !entry->has_value()) break;
+      out.emplace_back(std::string((*entry)->name), (*entry)->next_offset);
+    }
+    return out;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(DirReaderTest, ListsEveryEntryOnce) {
+  MakeFiles(300);  // more than one getdents64 buffer
+  ScopedFd fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(fd.valid());
+  auto all = ReadFrom(fd.get(), 0);
+  std::set<std::string> names;
+  for (auto& [name, off] : all) names.insert(name);
+  EXPECT_EQ(all.size(), 302u);
+  EXPECT_EQ(names.size(), 302u);
+  EXPECT_TRUE(names.count("."));
+  EXPECT_TRUE(names.count(".."));
+  EXPECT_TRUE(names.count("f299"));
+}
+
+TEST_F(DirReaderTest, ResumesAtEveryOffset) {
+  MakeFiles(40);
+  ScopedFd fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(fd.valid());
+  auto all = ReadFrom(fd.get(), 0);
+  for (size_t i = 0; i < all.size(); ++i) {
+    auto rest = ReadFrom(fd.get(), all[i].second);
+    ASSERT_EQ(rest.size(), all.size() - i - 1) << "after entry " << i;
+    for (size_t j = 0; j < rest.size(); ++j) EXPECT_EQ(rest[j].first, all[i + 1 + j].first);
+  }
+}
+
+TEST_F(DirReaderTest, NotADirectory) {
+  MakeFiles(1);
+  ScopedFd fd(::open(absl::StrCat(dir_, "/f0").c_str(), O_RDONLY | O_CLOEXEC));
+  DirReader reader(fd.get());
+  ASSERT_TRUE(reader.Seek(0).ok());
+  auto entry = reader.Next();
+  EXPECT_FALSE(entry.ok());
+}
+
+}  // namespace
+}  // namespace vfsd

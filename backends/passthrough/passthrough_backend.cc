@@ -1,0 +1,450 @@
+#include "backends/passthrough/passthrough_backend.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "backends/backend_registry.h"
+#include "backends/errno_status.h"
+#include "backends/passthrough/access_check.h"
+#include "backends/passthrough/dir_reader.h"
+#include "backends/passthrough/host_attr.h"
+#include "backends/passthrough/name_validation.h"
+#include "glog/logging.h"
+
+namespace vfsd {
+namespace {
+
+// Open flags the guest may pass through to the host. Everything else is
+// dropped: O_CREAT/O_EXCL/O_TMPFILE (creation is CREATE/TMPFILE, not OPEN),
+// O_PATH/O_DIRECTORY/O_NOFOLLOW (we decide how the node is reopened),
+// O_NOCTTY, O_ASYNC (SIGIO would be delivered to the daemon), O_CLOEXEC
+// (always added). O_DIRECT is handled separately (allow_direct_io).
+constexpr int kPassedOpenFlags =
+    O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_NOATIME | O_TRUNC | O_LARGEFILE;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Backend>> PassthroughBackend::Create(const BackendConfig& config) {
+  if (config.shared_dir.empty()) {
+    return absl::InvalidArgumentError("passthrough: shared_dir is not set");
+  }
+  // The configured root itself may be reached through symlinks: it is the
+  // administrator's choice, not guest input.
+  ScopedFd root_fd(::open(config.shared_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd.valid()) {
+    const int err = errno;
+    if (err == ENOENT) {
+      return absl::NotFoundError(
+          absl::StrCat("passthrough: shared directory '", config.shared_dir, "' does not exist"));
+    }
+    if (err == ENOTDIR) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "passthrough: shared directory '", config.shared_dir, "' is not a directory"));
+    }
+    return ErrnoStatus(err, absl::StrCat("passthrough: cannot open shared directory '",
+                                         config.shared_dir, "'"));
+  }
+  ScopedFd proc_self_fd(::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!proc_self_fd.valid()) {
+    return ErrnoFromLastError(
+        "passthrough: cannot open /proc/self/fd (needed to reopen files safely; is /proc "
+        "mounted?)");
+  }
+  absl::StatusOr<struct statx> stx = StatxFd(root_fd.get());
+  if (!stx.ok()) return stx.status();
+  LOG(INFO) << "passthrough: sharing " << config.shared_dir << (config.readonly ? " (read-only)" : "");
+  return std::unique_ptr<Backend>(new PassthroughBackend(config, std::move(proc_self_fd),
+                                                         std::move(root_fd), KeyFromStatx(*stx)));
+}
+
+namespace {
+absl::StatusOr<std::unique_ptr<Backend>> CreatePassthroughBackend(const BackendConfig& config) {
+  return PassthroughBackend::Create(config);
+}
+}  // namespace
+
+VFSD_REGISTER_BACKEND("passthrough", CreatePassthroughBackend);
+
+PassthroughBackend::PassthroughBackend(const BackendConfig& config, ScopedFd proc_self_fd,
+                                       ScopedFd root_fd, InodeKey root_key)
+    : config_(config),
+      proc_self_fd_(std::move(proc_self_fd)),
+      inodes_(std::move(root_fd), root_key) {}
+
+absl::Status PassthroughBackend::Init(const SessionOptions& options) {
+  writeback_cache_.store(options.writeback_cache, std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
+void PassthroughBackend::Destroy() {
+  handles_.Clear();
+  inodes_.Clear();
+}
+
+absl::StatusOr<std::shared_ptr<Inode>> PassthroughBackend::GetInode(NodeId node) const {
+  std::shared_ptr<Inode> inode = inodes_.Get(node);
+  if (inode == nullptr) return ErrnoStatus(EBADF, "unknown node id");
+  return inode;
+}
+
+absl::StatusOr<std::shared_ptr<OpenHandle>> PassthroughBackend::GetHandle(HandleId handle) const {
+  std::shared_ptr<OpenHandle> h = handles_.Get(handle);
+  if (h == nullptr) return ErrnoStatus(EBADF, "unknown handle");
+  return h;
+}
+
+absl::StatusOr<ScopedFd> PassthroughBackend::OpenChildPath(int dir_fd, const char* name) {
+  if (have_openat2_.load(std::memory_order_relaxed)) {
+    // RESOLVE_BENEATH refuses "..", absolute paths and anything that would
+    // leave dir_fd; RESOLVE_NO_SYMLINKS/NO_MAGICLINKS refuse any symlink on
+    // the way (with O_NOFOLLOW a trailing symlink is returned as itself).
+    struct open_how how = {};
+    how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    long fd;
+    do {
+      fd = ::syscall(SYS_openat2, dir_fd, name, &how, sizeof(how));
+    } while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+    if (fd >= 0) return ScopedFd(static_cast<int>(fd));
+    if (errno != ENOSYS) return ErrnoFromLastError("openat2");
+    have_openat2_.store(false, std::memory_order_relaxed);
+  }
+  // The name is one validated component, so with O_NOFOLLOW nothing but the
+  // parent directory is involved in resolving it.
+  int fd;
+  do {
+    fd = ::openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return ErrnoFromLastError("openat");
+  return ScopedFd(fd);
+}
+
+absl::StatusOr<ScopedFd> PassthroughBackend::ReopenNode(const Inode& inode, int flags) const {
+  // /proc/self/fd/N names the very file the O_PATH fd holds, whatever has
+  // been renamed since; no guest-controlled path is involved.
+  char name[16];
+  std::snprintf(name, sizeof(name), "%d", inode.fd.get());
+  int fd;
+  do {
+    fd = ::openat(proc_self_fd_.get(), name, flags | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return ErrnoFromLastError("reopen");
+  return ScopedFd(fd);
+}
+
+absl::StatusOr<Entry> PassthroughBackend::EntryForFd(const Inode& parent, ScopedFd fd) {
+  absl::StatusOr<struct statx> stx = StatxFd(fd.get());
+  if (!stx.ok()) return stx.status();
+  const InodeKey key = KeyFromStatx(*stx);
+  Entry entry;
+  entry.attr = AttrFromStatx(*stx);
+  // A directory on another mount than its parent is a submount: the guest
+  // shows it as its own mount so st_dev stays unique per filesystem there.
+  entry.attr.submount =
+      S_ISDIR(stx->stx_mode) && (key.dev != parent.key.dev || key.mnt_id != parent.key.mnt_id);
+  std::shared_ptr<Inode> inode = inodes_.GetOrInsert(key, stx->stx_mode & S_IFMT, std::move(fd));
+  entry.node = inode->id;
+  entry.generation = inode->generation;
+  return entry;
+}
+
+absl::StatusOr<Entry> PassthroughBackend::LookupChild(const Inode& parent, absl::string_view name) {
+  if (parent.type != S_IFDIR) return ErrnoStatus(ENOTDIR, "lookup");
+  // `name` is validated (no NUL), but not NUL-terminated: copy to the stack.
+  char cname[NAME_MAX + 1];
+  std::copy(name.begin(), name.end(), cname);
+  cname[name.size()] = '\0';
+  absl::StatusOr<ScopedFd> fd = OpenChildPath(parent.fd.get(), cname);
+  if (!fd.ok()) return fd.status();
+  return EntryForFd(parent, *std::move(fd));
+}
+
+absl::StatusOr<Entry> PassthroughBackend::LookupDot(const std::shared_ptr<Inode>& parent,
+                                                    bool dotdot) {
+  if (parent->type != S_IFDIR) return ErrnoStatus(ENOTDIR, "lookup");
+  std::shared_ptr<Inode> target = parent;
+  if (dotdot && parent->id != kRootNodeId) {
+    // ".." of a node below the root: the parent directory on the host. It is
+    // inside the share unless the host itself moved the directory out.
+    int fd = ::openat(parent->fd.get(), "..", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return ErrnoFromLastError("openat(..)");
+    return EntryForFd(*parent, ScopedFd(fd));
+  }
+  // "." anywhere, and ".." of the root (which stays the root: the guest
+  // must never see the host directory above the share).
+  absl::StatusOr<struct statx> stx = StatxFd(target->fd.get());
+  if (!stx.ok()) return stx.status();
+  if (!inodes_.Ref(target)) return ErrnoStatus(ENOENT, "lookup: node forgotten");
+  Entry entry;
+  entry.node = target->id;
+  entry.generation = target->generation;
+  entry.attr = AttrFromStatx(*stx);
+  return entry;
+}
+
+void PassthroughBackend::Lookup(const RequestContext& ctx, NodeId parent, absl::string_view name,
+                                Done<Entry> done) {
+  if (absl::Status status = ValidateName(name); !status.ok()) return done(status);
+  absl::StatusOr<std::shared_ptr<Inode>> dir = GetInode(parent);
+  if (!dir.ok()) return done(dir.status());
+  if (IsDotOrDotDot(name)) return done(LookupDot(*dir, name.size() == 2));
+  done(LookupChild(**dir, name));
+}
+
+void PassthroughBackend::Forget(NodeId node, uint64_t nlookup) { inodes_.Forget(node, nlookup); }
+
+void PassthroughBackend::GetAttr(const RequestContext& ctx, NodeId node,
+                                 std::optional<HandleId> handle, Done<Attr> done) {
+  absl::StatusOr<std::shared_ptr<Inode>> inode = GetInode(node);
+  if (!inode.ok()) return done(inode.status());
+  absl::StatusOr<struct statx> stx;
+  if (handle.has_value()) {
+    // The guest names an open file (fstat): stat what that handle has open.
+    absl::StatusOr<std::shared_ptr<OpenHandle>> h = GetHandle(*handle);
+    if (!h.ok()) return done(h.status());
+    stx = StatxFd((*h)->fd.get());
+  } else {
+    stx = StatxFd((*inode)->fd.get());
+  }
+  if (!stx.ok()) return done(stx.status());
+  done(AttrFromStatx(*stx));
+}
+
+void PassthroughBackend::ReadLink(const RequestContext& ctx, NodeId node,
+                                  Done<std::string> done) {
+  absl::StatusOr<std::shared_ptr<Inode>> inode = GetInode(node);
+  if (!inode.ok()) return done(inode.status());
+  if ((*inode)->type != S_IFLNK) return done(ErrnoStatus(EINVAL, "readlink: not a symlink"));
+  std::string target(PATH_MAX, '\0');
+  // readlinkat(fd, "") reads the symlink an O_PATH|O_NOFOLLOW fd refers to.
+  ssize_t n = ::readlinkat((*inode)->fd.get(), "", target.data(), target.size());
+  if (n < 0) return done(ErrnoFromLastError("readlinkat"));
+  target.resize(static_cast<size_t>(n));
+  done(std::move(target));
+}
+
+int PassthroughBackend::HostOpenFlags(uint32_t guest_flags) const {
+  int flags = static_cast<int>(guest_flags) & kPassedOpenFlags;
+  if (config_.allow_direct_io) flags |= static_cast<int>(guest_flags) & O_DIRECT;
+  if (writeback_cache_.load(std::memory_order_relaxed)) {
+    // With writeback caching the guest kernel reads pages of write-only
+    // files to fill partial pages, and does O_APPEND positioning itself
+    // (as virtiofsd does: fuse kernel docs, "writeback cache").
+    if ((flags & O_ACCMODE) == O_WRONLY) flags = (flags & ~O_ACCMODE) | O_RDWR;
+    flags &= ~O_APPEND;
+  }
+  return flags;
+}
+
+void PassthroughBackend::Open(const RequestContext& ctx, NodeId node, uint32_t flags,
+                              Done<OpenResult> done) {
+  absl::StatusOr<std::shared_ptr<Inode>> inode = GetInode(node);
+  if (!inode.ok()) return done(inode.status());
+  switch ((*inode)->type) {
+    case S_IFREG:
+      break;
+    case S_IFDIR:
+      return done(ErrnoStatus(EISDIR, "open"));
+    case S_IFLNK:
+      // O_NOFOLLOW semantics: a symlink node is never opened through.
+      return done(ErrnoStatus(ELOOP, "open: symlink"));
+    default:
+      // FIFOs, sockets and device nodes: the guest kernel handles these
+      // itself and never sends OPEN for them; refusing keeps a hostile guest
+      // from blocking a worker on a FIFO or opening host devices.
+      return done(ErrnoStatus(ENXIO, "open: special file"));
+  }
+  const int access_mode = static_cast<int>(flags) & O_ACCMODE;
+  if (access_mode == O_ACCMODE) return done(ErrnoStatus(EINVAL, "open: access mode"));
+  if (config_.readonly && (access_mode != O_RDONLY || (flags & O_TRUNC))) {
+    return done(ErrnoStatus(EROFS, "open for writing on a read-only share"));
+  }
+  absl::StatusOr<ScopedFd> fd = ReopenNode(**inode, HostOpenFlags(flags));
+  if (!fd.ok()) return done(fd.status());
+  OpenResult result;
+  result.handle =
+      handles_.Insert(std::make_shared<OpenHandle>(node, /*is_dir=*/false, *std::move(fd)));
+  done(result);
+}
+
+void PassthroughBackend::Read(const RequestContext& ctx, NodeId node, HandleId handle,
+                              uint64_t offset, absl::Span<const iovec> dest, Done<size_t> done) {
+  absl::StatusOr<std::shared_ptr<OpenHandle>> h = GetHandle(handle);
+  if (!h.ok()) return done(h.status());
+  // read(2) on a directory fd answers EISDIR.
+  if ((*h)->is_dir) return done(ErrnoStatus(EISDIR, "read"));
+  if (offset > static_cast<uint64_t>(INT64_MAX)) return done(ErrnoStatus(EINVAL, "read offset"));
+  size_t total = 0;
+  // preadv straight into the guest's buffers; at most IOV_MAX per call.
+  while (!dest.empty()) {
+    const size_t count = std::min<size_t>(dest.size(), IOV_MAX);
+    size_t wanted = 0;
+    for (size_t i = 0; i < count; ++i) wanted += dest[i].iov_len;
+    const uint64_t pos = offset + total;
+    if (pos > static_cast<uint64_t>(INT64_MAX)) break;
+    ssize_t n;
+    do {
+      n = ::preadv((*h)->fd.get(), dest.data(), static_cast<int>(count), static_cast<off_t>(pos));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (total > 0) break;  // report what was read, as read(2) does
+      return done(ErrnoFromLastError("preadv"));
+    }
+    total += static_cast<size_t>(n);
+    if (static_cast<size_t>(n) < wanted) break;  // end of file
+    dest.remove_prefix(count);
+  }
+  done(total);
+}
+
+void PassthroughBackend::Flush(const RequestContext& ctx, NodeId node, HandleId handle,
+                               uint64_t lock_owner, DoneStatus done) {
+  absl::StatusOr<std::shared_ptr<OpenHandle>> h = GetHandle(handle);
+  if (!h.ok()) return done(h.status());
+  // FLUSH is the guest's close(): closing a duplicate reports deferred write
+  // errors (NFS and friends) without closing the handle itself, as virtiofsd
+  // does.
+  int dup_fd = ::fcntl((*h)->fd.get(), F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) return done(ErrnoFromLastError("flush: dup"));
+  if (::close(dup_fd) != 0 && errno != EINTR) return done(ErrnoFromLastError("flush: close"));
+  done(absl::OkStatus());
+}
+
+void PassthroughBackend::Release(const RequestContext& ctx, NodeId node, HandleId handle,
+                                 uint32_t flags, std::optional<uint64_t> lock_owner,
+                                 bool release_flock, DoneStatus done) {
+  // Dropping the last reference closes the fd, which also drops any flock
+  // taken through it.
+  if (handles_.Remove(handle) == nullptr) return done(ErrnoStatus(EBADF, "release"));
+  done(absl::OkStatus());
+}
+
+void PassthroughBackend::OpenDir(const RequestContext& ctx, NodeId node, uint32_t flags,
+                                 Done<OpenResult> done) {
+  absl::StatusOr<std::shared_ptr<Inode>> inode = GetInode(node);
+  if (!inode.ok()) return done(inode.status());
+  if ((*inode)->type != S_IFDIR) return done(ErrnoStatus(ENOTDIR, "opendir"));
+  // "." relative to the directory's own O_PATH fd: no path, no /proc.
+  int fd;
+  do {
+    fd = ::openat((*inode)->fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return done(ErrnoFromLastError("opendir"));
+  OpenResult result;
+  result.handle = handles_.Insert(std::make_shared<OpenHandle>(node, /*is_dir=*/true, ScopedFd(fd)));
+  done(result);
+}
+
+void PassthroughBackend::ReadDir(const RequestContext& ctx, NodeId node, HandleId handle,
+                                 uint64_t offset, bool plus, DirEntrySink& sink,
+                                 DoneStatus done) {
+  absl::StatusOr<std::shared_ptr<OpenHandle>> h = GetHandle(handle);
+  if (!h.ok()) return done(h.status());
+  if (!(*h)->is_dir) return done(ErrnoStatus(ENOTDIR, "readdir"));
+  // READDIRPLUS resolves each name under the handle's directory node.
+  std::shared_ptr<Inode> dir;
+  if (plus) {
+    absl::StatusOr<std::shared_ptr<Inode>> inode = GetInode((*h)->node);
+    if (!inode.ok()) return done(inode.status());
+    dir = *std::move(inode);
+  }
+  std::lock_guard<std::mutex> lock((*h)->dir_mu);
+  DirReader reader((*h)->fd.get());
+  if (absl::Status status = reader.Seek(offset); !status.ok()) return done(status);
+  bool added_any = false;
+  while (true) {
+    absl::StatusOr<std::optional<RawDirEntry>> next = reader.Next();
+    if (!next.ok()) return done(added_any ? absl::OkStatus() : next.status());
+    if (!next->has_value()) break;
+    const RawDirEntry& raw = **next;
+    // Check space before taking any lookup reference: an entry that does
+    // not fit is re-read by the next READDIR, and a reference taken for it
+    // now would leak (the guest never learns of it, so never forgets it).
+    if (!sink.Fits(raw.name.size())) break;
+    DirEntry dirent;
+    dirent.ino = raw.ino;
+    dirent.next_offset = raw.next_offset;
+    dirent.type = raw.type;
+    dirent.name = raw.name;
+    if (!plus || IsDotOrDotDot(raw.name)) {
+      sink.Add(dirent, nullptr);
+      added_any = true;
+      continue;
+    }
+    absl::StatusOr<Entry> entry = LookupChild(*dir, raw.name);
+    if (!entry.ok()) {
+      // Removed between getdents64 and the lookup: skip it, as if listed a
+      // moment later. Other errors end the reply (or fail an empty one).
+      if (ErrnoOf(entry.status()) == ENOENT) continue;
+      if (added_any) break;
+      return done(entry.status());
+    }
+    // Report the identity the entry resolved to now (it may have been
+    // replaced since getdents64).
+    dirent.ino = entry->attr.ino;
+    dirent.type = IFTODT(entry->attr.mode);
+    sink.Add(dirent, &*entry);
+    added_any = true;
+  }
+  done(absl::OkStatus());
+}
+
+void PassthroughBackend::ReleaseDir(const RequestContext& ctx, NodeId node, HandleId handle,
+                                    DoneStatus done) {
+  if (handles_.Remove(handle) == nullptr) return done(ErrnoStatus(EBADF, "releasedir"));
+  done(absl::OkStatus());
+}
+
+void PassthroughBackend::StatFs(const RequestContext& ctx, NodeId node,
+                                Done<vfsd::StatFs> done) {
+  absl::StatusOr<std::shared_ptr<Inode>> inode = GetInode(node);
+  if (!inode.ok()) return done(inode.status());
+  struct statfs st;
+  if (::fstatfs((*inode)->fd.get(), &st) != 0) return done(ErrnoFromLastError("fstatfs"));
+  vfsd::StatFs out;
+  out.blocks = st.f_blocks;
+  out.bfree = st.f_bfree;
+  out.bavail = st.f_bavail;
+  out.files = st.f_files;
+  out.ffree = st.f_ffree;
+  out.bsize = static_cast<uint32_t>(st.f_bsize);
+  out.namelen = static_cast<uint32_t>(st.f_namelen);
+  out.frsize = static_cast<uint32_t>(st.f_frsize);
+  done(out);
+}
+
+void PassthroughBackend::Access(const RequestContext& ctx, NodeId node, uint32_t mask,
+                                DoneStatus done) {
+  absl::StatusOr<std::shared_ptr<Inode>> inode = GetInode(node);
+  if (!inode.ok()) return done(inode.status());
+  absl::StatusOr<struct statx> stx = StatxFd((*inode)->fd.get());
+  if (!stx.ok()) return done(stx.status());
+  if (absl::Status status = CheckAccess(AttrFromStatx(*stx), ctx, mask); !status.ok()) {
+    return done(status);
+  }
+  // access(2) answers EROFS for W_OK on a read-only filesystem (except for
+  // devices and FIFOs, which are not stored there).
+  if ((mask & W_OK) && config_.readonly) {
+    const uint32_t type = (*inode)->type;
+    if (type == S_IFREG || type == S_IFDIR || type == S_IFLNK) {
+      return done(ErrnoStatus(EROFS, "access: read-only share"));
+    }
+  }
+  done(absl::OkStatus());
+}
+
+}  // namespace vfsd
