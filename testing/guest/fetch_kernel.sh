@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Fetches Debian's guest kernel (vmlinuz + the virtio-fs module chain) into a
+# cache dir keyed by kernel version, and prints that dir on stdout.
+#
+# Cache layout ($VFSD_TEST_CACHE, default /var/tmp/vfsd-guest-cache):
+#   kernel-<version>/vmlinuz
+#   kernel-<version>/modules/<name>.ko     (decompressed: busybox insmod has no xz)
+#   kernel-<version>/modules.order         (insmod order, dependencies first)
+#   kernel-<version>/.complete             (written last: a half-filled dir is never used)
+#
+# Idempotent: once the dir is complete nothing is downloaded again (the kernel
+# package is ~70 MB). Installs qemu-system-x86, busybox-static, cpio if missing.
+# Everything but the cache path goes to stderr.
+set -euo pipefail
+
+CACHE="${VFSD_TEST_CACHE:-/var/tmp/vfsd-guest-cache}"
+# The modules virtio-fs needs; their dependencies are resolved below with
+# `modinfo -F depends`, so a future kernel that splits them differently works.
+WANTED_MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci fuse virtiofs)
+
+log() { echo "fetch_kernel: $*" >&2; }
+die() { echo "fetch_kernel: ERROR: $*" >&2; exit 1; }
+
+mkdir -p "$CACHE"
+# Serialise concurrent runs (two tests starting at once must not both unpack).
+exec 9>"$CACHE/.lock"
+flock 9
+
+apt_updated=0
+apt_update_once() {
+  if [ $apt_updated -eq 0 ]; then
+    log "running apt-get update"
+    apt-get update -qq >&2 || die "apt-get update failed"
+    apt_updated=1
+  fi
+}
+
+# --- host tools -------------------------------------------------------------
+missing=()
+command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
+# The guest has no libc: it needs the static busybox, not Debian's dynamic one.
+dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+command -v cpio >/dev/null || missing+=(cpio)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2; then
+    apt_update_once
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2 \
+      || die "cannot install ${missing[*]}"
+  fi
+fi
+
+# --- which kernel -----------------------------------------------------------
+kernel_pkg() {
+  apt-cache depends linux-image-amd64 2>/dev/null \
+    | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'
+}
+pkg="$(kernel_pkg || true)"
+if [ -z "$pkg" ]; then
+  apt_update_once
+  pkg="$(kernel_pkg || true)"
+fi
+if [ -z "$pkg" ]; then
+  # Offline and no apt lists: fall back to any complete cached kernel.
+  cached="$(ls -d "$CACHE"/kernel-*/.complete 2>/dev/null | sort -V | tail -n1 || true)"
+  [ -n "$cached" ] || die "cannot resolve linux-image-amd64 (no apt lists, nothing cached)"
+  log "apt cannot resolve the kernel package; using cached $(dirname "$cached")"
+  dirname "$cached"
+  exit 0
+fi
+version="${pkg#linux-image-}"
+dest="$CACHE/kernel-$version"
+if [ -f "$dest/.complete" ]; then
+  echo "$dest"
+  exit 0
+fi
+
+# --- download and unpack ----------------------------------------------------
+work="$(mktemp -d "$CACHE/.work.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+log "downloading $pkg (one time, ~70 MB)"
+if ! (cd "$work" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >&2); then
+  apt_update_once
+  (cd "$work" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >&2) \
+    || die "apt-get download $pkg failed"
+fi
+deb="$(ls "$work"/*.deb)"
+dpkg -x "$deb" "$work/root"
+
+kver="$(ls "$work/root/lib/modules")"
+[ -n "$kver" ] || die "no lib/modules in $pkg"
+moddir="$work/root/lib/modules/$kver"
+vmlinuz="$work/root/boot/vmlinuz-$kver"
+[ -f "$vmlinuz" ] || die "no boot/vmlinuz-$kver in $pkg"
+
+# Module name -> path of its file (modules use '_' or '-' interchangeably).
+find_module() {
+  local name="$1" alt="${1//_/-}"
+  find "$moddir/kernel" \( -name "$name.ko*" -o -name "$alt.ko*" \) -print -quit
+}
+
+stage="$work/out"
+mkdir -p "$stage/modules"
+order=()
+declare -A seen=()
+# Depth-first: dependencies are appended before the module that needs them.
+add_module() {
+  local name="$1" file deps dep
+  [ -n "${seen[$name]:-}" ] && return 0
+  seen[$name]=1
+  file="$(find_module "$name")"
+  [ -n "$file" ] || die "module $name not found in $pkg (built in? check config-$kver)"
+  deps="$(modinfo -F depends "$file" 2>/dev/null || true)"
+  for dep in ${deps//,/ }; do add_module "$dep"; done
+  case "$file" in
+    *.ko.xz) xz -dc "$file" >"$stage/modules/$name.ko" ;;
+    *.ko.zst) zstd -qdc "$file" >"$stage/modules/$name.ko" ;;
+    *.ko.gz) gzip -dc "$file" >"$stage/modules/$name.ko" ;;
+    *) cp "$file" "$stage/modules/$name.ko" ;;
+  esac
+  order+=("$name")
+}
+for m in "${WANTED_MODULES[@]}"; do add_module "$m"; done
+printf '%s\n' "${order[@]}" >"$stage/modules.order"
+cp "$vmlinuz" "$stage/vmlinuz"
+echo "$kver" >"$stage/kernel.release"
+touch "$stage/.complete"
+
+rm -rf "$dest"
+mv "$stage" "$dest"
+log "cached $pkg in $dest (modules: ${order[*]})"
+echo "$dest"
