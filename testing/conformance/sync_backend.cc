@@ -1,0 +1,175 @@
+#include "testing/conformance/sync_backend.h"
+
+#include <chrono>
+
+#include "backends/errno_status.h"
+#include "gtest/gtest.h"
+
+namespace vfsd {
+namespace testing_internal {
+
+// Generous: a backend that forgets to complete fails the test, slow CI does
+// not (this is not a timing assertion).
+constexpr auto kCompletionDeadline = std::chrono::seconds(60);
+
+template <typename T>
+T WaitFor(const std::shared_ptr<CompletionState<T>>& state, T on_timeout) {
+  std::unique_lock<std::mutex> lock(state->mu);
+  if (!state->cv.wait_for(lock, kCompletionDeadline, [&] { return state->result.has_value(); })) {
+    ADD_FAILURE() << "backend never completed the request";
+    return on_timeout;
+  }
+  return *std::move(state->result);
+}
+
+void ReportExtraCompletion() { ADD_FAILURE() << "backend completed a request twice"; }
+
+}  // namespace testing_internal
+
+namespace {
+
+using testing_internal::CompletionState;
+
+// Starts `start(callback)` and waits for the callback's value.
+template <typename T, typename Start>
+absl::StatusOr<T> Call(Start&& start) {
+  auto state = std::make_shared<CompletionState<absl::StatusOr<T>>>();
+  start([state](absl::StatusOr<T> result) {
+    std::lock_guard<std::mutex> lock(state->mu);
+    if (++state->calls > 1) return testing_internal::ReportExtraCompletion();
+    state->result = std::move(result);
+    state->cv.notify_all();
+  });
+  return testing_internal::WaitFor<absl::StatusOr<T>>(
+      state, absl::DeadlineExceededError("no completion"));
+}
+
+template <typename Start>
+absl::Status CallStatus(Start&& start) {
+  auto state = std::make_shared<CompletionState<absl::Status>>();
+  start([state](absl::Status status) {
+    std::lock_guard<std::mutex> lock(state->mu);
+    if (++state->calls > 1) return testing_internal::ReportExtraCompletion();
+    state->result = std::move(status);
+    state->cv.notify_all();
+  });
+  return testing_internal::WaitFor<absl::Status>(state,
+                                                 absl::DeadlineExceededError("no completion"));
+}
+
+}  // namespace
+
+void RecordingDirSink::Add(const DirEntry& dirent, const Entry* entry) {
+  if (!Fits(dirent.name.size())) ++overflows_;
+  used_ += RecordSize(dirent.name.size());
+  Record record;
+  record.ino = dirent.ino;
+  record.next_offset = dirent.next_offset;
+  record.type = dirent.type;
+  record.name = std::string(dirent.name);
+  if (entry != nullptr) record.entry = *entry;
+  records_.push_back(std::move(record));
+}
+
+absl::StatusOr<Entry> SyncBackend::Lookup(NodeId parent, absl::string_view name,
+                                          const RequestContext& ctx) {
+  return Call<Entry>([&](Done<Entry> done) { backend_.Lookup(ctx, parent, name, std::move(done)); });
+}
+
+absl::StatusOr<Attr> SyncBackend::GetAttr(NodeId node, std::optional<HandleId> handle,
+                                          const RequestContext& ctx) {
+  return Call<Attr>([&](Done<Attr> done) { backend_.GetAttr(ctx, node, handle, std::move(done)); });
+}
+
+absl::StatusOr<std::string> SyncBackend::ReadLink(NodeId node, const RequestContext& ctx) {
+  return Call<std::string>(
+      [&](Done<std::string> done) { backend_.ReadLink(ctx, node, std::move(done)); });
+}
+
+absl::StatusOr<OpenResult> SyncBackend::Open(NodeId node, uint32_t flags,
+                                             const RequestContext& ctx) {
+  return Call<OpenResult>(
+      [&](Done<OpenResult> done) { backend_.Open(ctx, node, flags, std::move(done)); });
+}
+
+absl::StatusOr<std::string> SyncBackend::Read(NodeId node, HandleId handle, uint64_t offset,
+                                              size_t size, size_t pieces,
+                                              const RequestContext& ctx) {
+  std::string buffer(size, '\0');
+  std::vector<iovec> iov;
+  if (pieces == 0) pieces = 1;
+  const size_t step = (size + pieces - 1) / pieces;
+  for (size_t at = 0; at < size; at += step) {
+    iov.push_back(iovec{buffer.data() + at, std::min(step, size - at)});
+  }
+  absl::StatusOr<size_t> n = Call<size_t>([&](Done<size_t> done) {
+    backend_.Read(ctx, node, handle, offset, absl::MakeConstSpan(iov), std::move(done));
+  });
+  if (!n.ok()) return n.status();
+  if (*n > size) return absl::InternalError("backend read more than asked");
+  buffer.resize(*n);
+  return buffer;
+}
+
+absl::Status SyncBackend::Flush(NodeId node, HandleId handle, const RequestContext& ctx) {
+  return CallStatus([&](DoneStatus done) { backend_.Flush(ctx, node, handle, 0, std::move(done)); });
+}
+
+absl::Status SyncBackend::Release(NodeId node, HandleId handle, const RequestContext& ctx) {
+  return CallStatus([&](DoneStatus done) {
+    backend_.Release(ctx, node, handle, 0, std::nullopt, false, std::move(done));
+  });
+}
+
+absl::StatusOr<OpenResult> SyncBackend::OpenDir(NodeId node, uint32_t flags,
+                                                const RequestContext& ctx) {
+  return Call<OpenResult>(
+      [&](Done<OpenResult> done) { backend_.OpenDir(ctx, node, flags, std::move(done)); });
+}
+
+absl::Status SyncBackend::ReadDir(NodeId node, HandleId handle, uint64_t offset, bool plus,
+                                  DirEntrySink& sink, const RequestContext& ctx) {
+  return CallStatus([&](DoneStatus done) {
+    backend_.ReadDir(ctx, node, handle, offset, plus, sink, std::move(done));
+  });
+}
+
+absl::Status SyncBackend::ReleaseDir(NodeId node, HandleId handle, const RequestContext& ctx) {
+  return CallStatus(
+      [&](DoneStatus done) { backend_.ReleaseDir(ctx, node, handle, std::move(done)); });
+}
+
+absl::StatusOr<vfsd::StatFs> SyncBackend::StatFs(NodeId node, const RequestContext& ctx) {
+  return Call<vfsd::StatFs>(
+      [&](Done<vfsd::StatFs> done) { backend_.StatFs(ctx, node, std::move(done)); });
+}
+
+absl::Status SyncBackend::Access(NodeId node, uint32_t mask, const RequestContext& ctx) {
+  return CallStatus([&](DoneStatus done) { backend_.Access(ctx, node, mask, std::move(done)); });
+}
+
+absl::StatusOr<std::vector<RecordingDirSink::Record>> SyncBackend::ReadAll(NodeId node, bool plus,
+                                                                          size_t budget) {
+  absl::StatusOr<OpenResult> dir = OpenDir(node);
+  if (!dir.ok()) return dir.status();
+  std::vector<RecordingDirSink::Record> all;
+  uint64_t offset = 0;
+  absl::Status status;
+  while (true) {
+    RecordingDirSink sink(budget, plus);
+    status = ReadDir(node, dir->handle, offset, plus, sink);
+    if (!status.ok() || sink.records().empty()) break;
+    if (sink.overflows() > 0) {
+      status = absl::InternalError("backend added entries the sink refused");
+      break;
+    }
+    offset = sink.records().back().next_offset;
+    for (const auto& record : sink.records()) all.push_back(record);
+  }
+  absl::Status released = ReleaseDir(node, dir->handle);
+  if (!status.ok()) return status;
+  if (!released.ok()) return released;
+  return all;
+}
+
+}  // namespace vfsd
