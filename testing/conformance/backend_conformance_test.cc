@@ -430,7 +430,8 @@ TEST_P(BackendConformanceTest, ReadDirResumesAtEveryOffset) {
   auto all = fs_->ReadAll(d->node, false);
   ASSERT_TRUE(all.ok()) << all.status();
   ASSERT_EQ(all->size(), 52u);
-  std::set<std::string> unique(Names(*all).begin(), Names(*all).end());
+  const std::vector<std::string> names = Names(*all);
+  std::set<std::string> unique(names.begin(), names.end());
   EXPECT_EQ(unique.size(), 52u);
   // Replies that hold a single entry: every cookie must resume exactly after
   // its entry.
@@ -477,7 +478,9 @@ TEST_P(BackendConformanceTest, ReadDirPlusCarriesEntriesAndReferences) {
     EXPECT_EQ(r.entry->node, looked_up->node) << r.name;
     EXPECT_EQ(r.entry->attr.ino, looked_up->attr.ino);
     EXPECT_EQ(r.ino, looked_up->attr.ino);
-    if (r.name == "f") EXPECT_EQ(r.entry->attr.size, 3u);
+    if (r.name == "f") {
+      EXPECT_EQ(r.entry->attr.size, 3u);
+    }
     // Two references now (READDIRPLUS + LOOKUP): one FORGET keeps the node.
     fs_->Forget(looked_up->node, 1);
     EXPECT_TRUE(fs_->GetAttr(looked_up->node).ok()) << r.name;

@@ -1,0 +1,51 @@
+// The backend conformance suite run against the passthrough backend, built
+// through the backend registry exactly as the daemon builds it.
+#include <unistd.h>
+
+#include <memory>
+
+#include "backends/backend_registry.h"
+#include "gtest/gtest.h"
+#include "testing/conformance/backend_conformance_test.h"
+#include "testing/conformance/host_tree.h"
+
+namespace vfsd {
+namespace {
+
+class PassthroughUnderTest : public BackendUnderTest {
+ public:
+  PassthroughUnderTest(TempShare share, std::unique_ptr<Backend> backend)
+      : share_(std::move(share)), backend_(std::move(backend)) {}
+
+  Backend& backend() override { return *backend_; }
+  absl::Status PopulateTree(absl::Span<const TreeItem> items) override {
+    return CreateHostTree(share_.path(), items);
+  }
+  bool CanSetOwners() const override { return ::geteuid() == 0; }
+
+ private:
+  TempShare share_;  // destroyed after the backend (declared first)
+  std::unique_ptr<Backend> backend_;
+};
+
+ConformanceTarget PassthroughTarget() {
+  return {"passthrough", []() -> absl::StatusOr<std::unique_ptr<BackendUnderTest>> {
+            absl::StatusOr<TempShare> share = TempShare::Create();
+            if (!share.ok()) return share.status();
+            BackendConfig config;
+            config.shared_dir = share->path();
+            absl::StatusOr<std::unique_ptr<Backend>> backend =
+                CreateBackend("passthrough", config);
+            if (!backend.ok()) return backend.status();
+            return std::make_unique<PassthroughUnderTest>(*std::move(share), *std::move(backend));
+          }};
+}
+
+INSTANTIATE_TEST_SUITE_P(Passthrough, BackendConformanceTest,
+                         ::testing::Values(PassthroughTarget()),
+                         [](const ::testing::TestParamInfo<ConformanceTarget>& info) {
+                           return info.param.name;
+                         });
+
+}  // namespace
+}  // namespace vfsd
