@@ -94,6 +94,7 @@ class FakeVmm {
   VhostUserChannel& channel() { return channel_; }
 
   FakeGuestMemory& memory() { return *memory_; }
+  const FakeGuestMemory& memory() const { return *memory_; }
   int num_queues() const { return static_cast<int>(queues_.size()); }
   VirtqueueDriver& queue(int index) { return *queues_[index]; }
   VirtqueueDriver& hiprio_queue() { return *queues_[0]; }
