@@ -7,6 +7,8 @@
 #   kernel-<version>/modules/<name>.ko     (decompressed: busybox insmod has no xz)
 #   kernel-<version>/modules.order         (insmod order, dependencies first)
 #   kernel-<version>/.complete             (written last: a half-filled dir is never used)
+#   resolved-package                       (last `apt-cache depends linux-image-amd64`
+#                                           answer; reused until the apt lists change)
 #
 # Idempotent: once the dir is complete nothing is downloaded again (the kernel
 # package is ~70 MB). Installs qemu-system-x86, busybox-static, cpio if missing.
@@ -51,6 +53,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- which kernel -----------------------------------------------------------
+# apt-cache takes seconds; reuse the last answer until the apt lists change.
+resolved="$CACHE/resolved-package"
+if [ -s "$resolved" ] && [ -z "$(find /var/lib/apt/lists -maxdepth 1 -newer "$resolved" \
+       -name '*Packages*' -print -quit 2>/dev/null)" ]; then
+  dest="$CACHE/kernel-$(sed 's/^linux-image-//' "$resolved")"
+  if [ -f "$dest/.complete" ]; then
+    echo "$dest"
+    exit 0
+  fi
+fi
+
 kernel_pkg() {
   apt-cache depends linux-image-amd64 2>/dev/null \
     | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'
@@ -71,6 +84,7 @@ fi
 version="${pkg#linux-image-}"
 dest="$CACHE/kernel-$version"
 if [ -f "$dest/.complete" ]; then
+  echo "$pkg" >"$resolved"
   echo "$dest"
   exit 0
 fi
@@ -128,5 +142,6 @@ touch "$stage/.complete"
 
 rm -rf "$dest"
 mv "$stage" "$dest"
+echo "$pkg" >"$resolved"
 log "cached $pkg in $dest (modules: ${order[*]})"
 echo "$dest"

@@ -56,7 +56,9 @@ if [ ! -f /vfsd/test.sh ]; then
 fi
 
 # ttyS1 is a raw byte pipe to a host file: no CR insertion, no echo.
-stty -F /dev/ttyS1 raw -echo 2>/dev/null
+if ! stty -F /dev/ttyS1 raw -echo; then
+  echo "VFSD-GUEST-ERROR: stty raw on ttyS1 failed: \$VFSD_OUT is not 8-bit clean"
+fi
 
 export VFSD_MNT=/mnt VFSD_OUT=/dev/ttyS1 VFSD_FILES=/vfsd TZ=UTC
 (cd /mnt && sh /vfsd/test.sh)

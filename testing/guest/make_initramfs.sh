@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the guest's initramfs in two segments, which the kernel unpacks one
-# after the other when they are concatenated (Documentation/driver-api/
+# after the other when they are concatenated (overlay first; see run_guest.sh) (Documentation/driver-api/
 # early-userspace/buffer-format.rst):
 #
 #   make_initramfs.sh base KERNEL_DIR

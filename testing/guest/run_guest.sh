@@ -70,8 +70,11 @@ kdir="$("$here/fetch_kernel.sh")" || die "fetch_kernel.sh failed"
 base="$("$here/make_initramfs.sh" base "$kdir")" || die "make_initramfs.sh base failed"
 "$here/make_initramfs.sh" overlay "$workdir/overlay.cpio" "$script" "${adds[@]}" \
   || die "make_initramfs.sh overlay failed"
-# Concatenated segments: the kernel unpacks the base, then the overlay on top.
-cat "$base" "$workdir/overlay.cpio" >"$workdir/initrd" || die "cannot write initrd"
+# Concatenated segments, uncompressed one first (the layout early-microcode
+# initrds use): the kernel finds the next archive after a compressed one only
+# if the compressed size happens to be 4-byte aligned, while GNU cpio pads
+# its uncompressed output to 512 bytes. The two never hold the same path.
+cat "$workdir/overlay.cpio" "$base" >"$workdir/initrd" || die "cannot write initrd"
 
 qemu="${VFSD_GUEST_QEMU:-qemu-system-x86_64}"
 mem="${VFSD_GUEST_MEM:-512M}"
