@@ -10,6 +10,7 @@
 #define VFSD_TESTING_FAKE_VMM_SESSION_H_
 
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,8 @@ struct DaemonSpec {
   std::string name;
   std::string command;
 };
+// For gtest parameter names in failure messages.
+inline void PrintTo(const DaemonSpec& spec, std::ostream* os) { *os << spec.name; }
 
 // Debian's reference C virtiofsd (QEMU 7.2), which serves one connection.
 inline constexpr char kReferenceVirtiofsd[] = "/usr/lib/qemu/virtiofsd";
