@@ -8,8 +8,10 @@
 #ifndef VFSD_TESTING_MOCK_BACKEND_H_
 #define VFSD_TESTING_MOCK_BACKEND_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <tuple>
 #include <string>
 #include <utility>
 
@@ -163,6 +165,19 @@ class MockBackend : public Backend {
                const FileLock& lock, bool wait, bool flock, DoneStatus done),
               (override));
 };
+
+// A gmock action that completes the mocked method's callback (argument
+// #N) with `value` (an OK value or an error status). gmock's
+// InvokeArgument cannot be used: it copies the move-only callback.
+//   EXPECT_CALL(backend, Lookup(_, 1, Eq("a"), _))
+//       .WillOnce(CompleteArg<3>(entry));
+template <size_t N, typename T>
+auto CompleteArg(T value) {
+  return [value = std::move(value)](auto&&... args) {
+    auto& done = std::get<N>(std::forward_as_tuple(args...));
+    done(value);
+  };
+}
 
 }  // namespace vfsd
 
