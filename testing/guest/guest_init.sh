@@ -20,9 +20,14 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 
+guest_error() { echo; echo "VFSD-GUEST-ERROR: $*"; }
+
 finish() {
   # The marker goes last so the host never reads a status before the output
   # it describes has been flushed.
+  # Leading newline: the marker must start a line even if the script's last
+  # output did not end with one.
+  echo
   echo "VFSD-GUEST-RESULT: $1"
   sync
   poweroff -f
@@ -33,7 +38,7 @@ finish() {
 
 for m in $(cat /modules.order); do
   if ! insmod "/modules/$m.ko"; then
-    echo "VFSD-GUEST-ERROR: insmod $m failed"
+    guest_error "insmod $m failed"
     finish 200
   fi
 done
@@ -44,20 +49,20 @@ tries=0
 until mount -t virtiofs myfs /mnt; do
   tries=$((tries + 1))
   if [ $tries -ge 20 ]; then
-    echo "VFSD-GUEST-ERROR: mount -t virtiofs myfs /mnt failed"
+    guest_error "mount -t virtiofs myfs /mnt failed"
     finish 201
   fi
   sleep 0.1
 done
 
 if [ ! -f /vfsd/test.sh ]; then
-  echo "VFSD-GUEST-ERROR: no /vfsd/test.sh in the initramfs"
+  guest_error "no /vfsd/test.sh in the initramfs"
   finish 202
 fi
 
 # ttyS1 is a raw byte pipe to a host file: no CR insertion, no echo.
 if ! stty -F /dev/ttyS1 raw -echo; then
-  echo "VFSD-GUEST-ERROR: stty raw on ttyS1 failed: \$VFSD_OUT is not 8-bit clean"
+  guest_error "stty raw on ttyS1 failed: \$VFSD_OUT is not 8-bit clean"
 fi
 
 export VFSD_MNT=/mnt VFSD_OUT=/dev/ttyS1 VFSD_FILES=/vfsd TZ=UTC
@@ -67,7 +72,7 @@ rc=$?
 # Unmount so the daemon sees the FORGETs/DESTROY of an orderly shutdown.
 cd /
 if ! umount /mnt; then
-  echo "VFSD-GUEST-ERROR: umount /mnt failed (after the test script)"
+  guest_error "umount /mnt failed (after the test script)"
   [ $rc -eq 0 ] && rc=203
 fi
 finish $rc

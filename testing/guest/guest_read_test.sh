@@ -162,44 +162,55 @@ t2=$(date +%s.%N)
 secs() { awk -v s="$1" -v e="$2" 'BEGIN{printf "%.1f", e-s}'; }
 note "tree setup $(secs "$t0" "$t1")s, guest boot+checks $(secs "$t1" "$t2")s"
 
-echo "---- guest console (ttyS0) ----" >&2
-tr -d '\r' <"$TMP/console.log" | grep -v '^.\[' >&2
-echo "----" >&2
-
 daemon_tail() { echo "---- daemon log tail ($TMP/daemon.log) ----"; tail -n 30 "$TMP/daemon.log"; }
-if [ $guest_rc -ne 0 ]; then
-  case $guest_rc in
-    124) why="the guest timed out" ;;
-    125) why="the guest crashed or never reported (no marker line)" ;;
-    200) why="the guest could not load the virtio-fs modules" ;;
-    201) why="the guest could not mount the virtio-fs share" ;;
-    203) why="the guest could not unmount the share" ;;
-    *) why="a command failed in the guest (status $guest_rc; errors on the console above)" ;;
-  esac
-  daemon_tail >&2
-  fail "$why"
-fi
+# Every problem found, so one failing run explains as much as it can.
+problems=()
+problem() { problems+=("$*"); }
+
+case $guest_rc in
+  0)
+    # run_guest.sh shows the console only when something failed; show the
+    # sample on success too (without SeaBIOS's terminal escapes).
+    echo "---- guest console (ttyS0) ----" >&2
+    tr -d '\r' <"$TMP/console.log" | sed 's/\x1bc//g; s/\x1b\[[0-9;?]*[A-Za-z]//g' >&2
+    echo "----" >&2
+    ;;
+  124) daemon_tail >&2; fail "the guest timed out (VFSD_GUEST_TIMEOUT=${VFSD_GUEST_TIMEOUT:-300}s)" ;;
+  125) daemon_tail >&2; fail "the guest crashed or never reported its status (no marker line)" ;;
+  200) daemon_tail >&2; fail "the guest could not load the virtio-fs modules" ;;
+  201) daemon_tail >&2; fail "the guest could not mount the virtio-fs share" ;;
+  202) fail "harness bug: the guest script was not in the initramfs" ;;
+  203) problem "the guest could not unmount the share" ;;
+  *) problem "a command failed in the guest (status $guest_rc; its errors are on the console above)" ;;
+esac
 
 # --- compare ------------------------------------------------------------------------
 # The guest gzips its view: serial output is slow under TCG.
-[ -s "$TMP/guest.view.gz" ] || fail "the guest produced no view (serial channel empty)"
-gunzip -c "$TMP/guest.view.gz" >"$TMP/guest.view" 2>"$TMP/gunzip.log" \
-  || fail "the guest's view did not arrive intact over ttyS1: $(cat "$TMP/gunzip.log")"
-if ! diff -u "$TMP/host.view" "$TMP/guest.view" >"$TMP/view.diff"; then
-  echo "---- host view (-) vs guest view (+), first 80 diff lines ----" >&2
-  head -n 80 "$TMP/view.diff" >&2
-  daemon_tail >&2
-  fail "the guest's view of the share differs from the host's ($(grep -c '^[-+][^-+]' "$TMP/view.diff") lines)"
+if [ ! -s "$TMP/guest.view.gz" ]; then
+  problem "the guest produced no view (serial channel empty)"
+elif ! gunzip -c "$TMP/guest.view.gz" >"$TMP/guest.view" 2>"$TMP/gunzip.log"; then
+  problem "the guest's view did not arrive intact over ttyS1: $(cat "$TMP/gunzip.log")"
+else
+  if ! diff -u "$TMP/host.view" "$TMP/guest.view" >"$TMP/view.diff"; then
+    echo "---- host view (-) vs guest view (+), first 80 diff lines ----" >&2
+    head -n 80 "$TMP/view.diff" >&2
+    problem "the guest's view of the share differs from the host's ($(grep -c '^[-+][^-+]' "$TMP/view.diff") differing lines)"
+  fi
+  guest_sha="$(sed -n 's|^\([0-9a-f]\{64\}\)  \./big\.bin$|\1|p' "$TMP/guest.view")"
+  [ "$guest_sha" = "$host_sha" ] \
+    || problem "big.bin sha256: guest '$guest_sha', host (coreutils) '$host_sha'"
+  guest_many="$(grep -c '^\./many/[^/|]*|' "$TMP/guest.view")"
+  [ "$guest_many" -eq 2000 ] || problem "the guest lists $guest_many entries in many/, the host 2000"
 fi
-guest_sha="$(sed -n 's|^\([0-9a-f]\{64\}\)  \./big\.bin$|\1|p' "$TMP/guest.view")"
-[ "$guest_sha" = "$host_sha" ] \
-  || fail "big.bin sha256: guest '$guest_sha', host (coreutils) '$host_sha'"
-guest_many="$(grep -c '^\./many/[^/|]*|' "$TMP/guest.view")"
-[ "$guest_many" -eq 2000 ] || fail "the guest lists $guest_many entries in many/, host 2000"
 
 # A read-only workload must leave the host tree exactly as it was (atime aside).
 (cd "$SHARE" && TZ=UTC busybox sh "$here/canonical_view.sh" .) >"$TMP/host_after.view" 2>/dev/null
 diff -u "$TMP/host.view" "$TMP/host_after.view" >"$TMP/host_changed.diff" \
-  || fail "the host tree changed during the guest's reads: $(head -n 20 "$TMP/host_changed.diff")"
+  || problem "the host tree changed during the guest's reads: $(head -n 20 "$TMP/host_changed.diff")"
 
+if [ ${#problems[@]} -gt 0 ]; then
+  daemon_tail >&2
+  for p in "${problems[@]}"; do echo "FAIL: $p" >&2; done
+  exit 1
+fi
 note "PASS: guest view == host view ($(wc -l <"$TMP/guest.view") lines), big.bin sha256 $host_sha; total $(secs "$t_start" "$(date +%s.%N)")s"

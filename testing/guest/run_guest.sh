@@ -112,13 +112,17 @@ elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}')
 
 show_tail() {
   say "---- last 40 console lines ($console) ----"
-  tail -n 40 "$console" | tr -d '\r' >&2
+  clean_console | tail -n 40 >&2
   say "----"
 }
 
-# The console is a tty: lines end in \r\n.
-marker="$(tr -d '\r' <"$console" | sed -n 's/^VFSD-GUEST-RESULT: \([0-9][0-9]*\)$/\1/p' | tail -n1)"
-tr -d '\r' <"$console" | grep '^VFSD-GUEST-ERROR: ' >&2
+# The console is a tty (lines end in \r\n) that SeaBIOS and QEMU also send
+# terminal escapes to, possibly on the marker's line: strip both.
+clean_console() {
+  tr -d '\r' <"$console" | sed 's/\x1bc//g; s/\x1b\[[0-9;?]*[A-Za-z]//g'
+}
+marker="$(clean_console | sed -n 's/^VFSD-GUEST-RESULT: \([0-9][0-9]*\)$/\1/p' | tail -n1)"
+clean_console | grep '^VFSD-GUEST-ERROR: ' >&2
 if [ $timed_out -eq 1 ]; then
   say "TIMEOUT: guest did not finish within ${timeout}s; QEMU killed"
   show_tail
