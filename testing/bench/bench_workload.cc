@@ -1,0 +1,167 @@
+// The built-in workloads: getattr, lookup, read4k, read128k.
+#include "testing/bench/bench_workload.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "backends/errno_status.h"
+
+namespace vfsd {
+namespace {
+
+constexpr char kDataFile[] = "bench-data.bin";
+constexpr uint64_t kDataFileSize = 64ull << 20;
+constexpr char kStatFile[] = "bench-stat.txt";
+
+template <typename T>
+absl::Span<const uint8_t> Bytes(const T& v) {
+  return absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(&v), sizeof(T));
+}
+
+absl::Status CheckOk(const FuseCompletion& c, size_t want_payload) {
+  if (c.error != 0) return ErrnoStatus(-c.error, absl::StrCat("opcode ", c.opcode));
+  if (c.payload.size() != want_payload) {
+    return absl::DataLossError(absl::StrCat("opcode ", c.opcode, " returned ",
+                                            c.payload.size(), " bytes, want ", want_payload));
+  }
+  return absl::OkStatus();
+}
+
+// Writes a deterministic file (byte i = i * 131 >> 3) and reads it back so
+// it is in the host page cache: the read workloads measure the daemon, not
+// the disk.
+absl::Status EnsureDataFile(const std::string& dir) {
+  const std::string path = dir + "/" + kDataFile;
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_size) != kDataFileSize) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    std::vector<char> chunk(1 << 20);
+    for (uint64_t off = 0; off < kDataFileSize; off += chunk.size()) {
+      for (size_t i = 0; i < chunk.size(); ++i) {
+        chunk[i] = static_cast<char>(((off + i) * 131) >> 3);
+      }
+      out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    }
+    if (!out) return absl::InternalError("writing " + path);
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> chunk(1 << 20);
+  while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()))) {
+  }
+  return absl::OkStatus();
+}
+
+class GetAttrWorkload : public BenchWorkload {
+ public:
+  absl::Status PrepareSharedDir(const std::string& dir) override {
+    std::ofstream(dir + "/" + kStatFile) << "stat me\n";
+    return absl::OkStatus();
+  }
+  absl::Status Setup(FuseClient& fuse) override {
+    absl::StatusOr<fuse_entry_out> entry = fuse.Lookup(FUSE_ROOT_ID, kStatFile);
+    if (!entry.ok()) return entry.status();
+    nodeid_ = entry->nodeid;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<uint64_t> Submit(FuseClient& fuse, std::mt19937_64&) override {
+    static const fuse_getattr_in in{};
+    return fuse.Submit(FUSE_GETATTR, nodeid_, {Bytes(in)}, sizeof(fuse_attr_out));
+  }
+  absl::Status Check(const FuseCompletion& c) override {
+    return CheckOk(c, sizeof(fuse_attr_out));
+  }
+
+ private:
+  uint64_t nodeid_ = 0;
+};
+
+// LOOKUP of one existing name. (Each successful lookup takes a reference
+// the kernel would later FORGET; the daemon is killed after the run.)
+class LookupWorkload : public GetAttrWorkload {
+ public:
+  absl::StatusOr<uint64_t> Submit(FuseClient& fuse, std::mt19937_64&) override {
+    static constexpr char kName[] = "bench-stat.txt";  // NUL included
+    return fuse.Submit(FUSE_LOOKUP, FUSE_ROOT_ID,
+                       {absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(kName),
+                                                  sizeof(kName))},
+                       sizeof(fuse_entry_out));
+  }
+  absl::Status Check(const FuseCompletion& c) override {
+    return CheckOk(c, sizeof(fuse_entry_out));
+  }
+};
+
+// READ of `size` bytes at random `size`-aligned offsets of a cached file.
+class ReadWorkload : public BenchWorkload {
+ public:
+  explicit ReadWorkload(uint32_t size) : size_(size) {}
+  absl::Status PrepareSharedDir(const std::string& dir) override { return EnsureDataFile(dir); }
+  void Configure(FakeVmmSessionOptions* options) const override {
+    options->client.max_reply_size = std::max(options->client.max_reply_size, size_);
+  }
+  absl::Status Setup(FuseClient& fuse) override {
+    absl::StatusOr<fuse_entry_out> entry = fuse.Lookup(FUSE_ROOT_ID, kDataFile);
+    if (!entry.ok()) return entry.status();
+    nodeid_ = entry->nodeid;
+    absl::StatusOr<fuse_open_out> open = fuse.Open(nodeid_, O_RDONLY);
+    if (!open.ok()) return open.status();
+    fh_ = open->fh;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<uint64_t> Submit(FuseClient& fuse, std::mt19937_64& rng) override {
+    fuse_read_in in{};
+    in.fh = fh_;
+    in.offset = (rng() % (kDataFileSize / size_)) * size_;
+    in.size = size_;
+    in.flags = O_RDONLY;
+    absl::StatusOr<uint64_t> unique = fuse.Submit(FUSE_READ, nodeid_, {Bytes(in)}, size_);
+    if (unique.ok()) offsets_[(*unique / 2) % kTrack] = in.offset;
+    return unique;
+  }
+  absl::Status Check(const FuseCompletion& c) override {
+    absl::Status status = CheckOk(c, size_);
+    if (!status.ok()) return status;
+    // Spot-check the first and last byte against the file's formula.
+    const uint64_t off = offsets_[(c.unique / 2) % kTrack];
+    auto expect = [](uint64_t pos) { return static_cast<uint8_t>((pos * 131) >> 3); };
+    if (c.payload[0] != expect(off) || c.payload[size_ - 1] != expect(off + size_ - 1)) {
+      return absl::DataLossError(absl::StrCat("READ at ", off, " returned wrong data"));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  // Uniques step by 2 and at most 64 are in flight, so unique/2 mod 256
+  // identifies an in-flight request without a map.
+  static constexpr size_t kTrack = 256;
+  uint32_t size_;
+  uint64_t nodeid_ = 0, fh_ = 0;
+  uint64_t offsets_[kTrack] = {};
+};
+
+}  // namespace
+
+const std::map<std::string, BenchWorkloadInfo>& BenchWorkloads() {
+  static const auto* workloads = new std::map<std::string, BenchWorkloadInfo>{
+      {"getattr",
+       {"FUSE_GETATTR of one file", [] { return std::make_unique<GetAttrWorkload>(); }}},
+      {"lookup",
+       {"FUSE_LOOKUP of one name in the root", [] { return std::make_unique<LookupWorkload>(); }}},
+      {"read4k",
+       {"4 KiB FUSE_READ at random offsets of a cached 64 MiB file",
+        [] { return std::make_unique<ReadWorkload>(4096); }}},
+      {"read128k",
+       {"128 KiB FUSE_READ at random offsets of a cached 64 MiB file",
+        [] { return std::make_unique<ReadWorkload>(128 * 1024); }}},
+  };
+  return *workloads;
+}
+
+}  // namespace vfsd
