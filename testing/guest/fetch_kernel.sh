@@ -43,6 +43,7 @@ command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
 # The guest has no libc: it needs the static busybox, not Debian's dynamic one.
 dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 command -v cpio >/dev/null || missing+=(cpio)
+command -v modinfo >/dev/null || missing+=(kmod)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2; then
@@ -124,8 +125,12 @@ add_module() {
   seen[$name]=1
   file="$(find_module "$name")"
   [ -n "$file" ] || die "module $name not found in $pkg (built in? check config-$kver)"
-  deps="$(modinfo -F depends "$file" 2>/dev/null || true)"
+  deps="$(modinfo -F depends "$file")" || die "modinfo -F depends $file failed"
   for dep in ${deps//,/ }; do add_module "$dep"; done
+  case "$file" in
+    *.ko.xz | *.ko.zst) command -v "${file##*.ko.}" >/dev/null \
+      || die "$file is compressed: install ${file##*.ko.} (xz-utils / zstd)" ;;
+  esac
   case "$file" in
     *.ko.xz) xz -dc "$file" >"$stage/modules/$name.ko" ;;
     *.ko.zst) zstd -qdc "$file" >"$stage/modules/$name.ko" ;;
