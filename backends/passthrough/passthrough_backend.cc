@@ -66,6 +66,9 @@ absl::StatusOr<std::unique_ptr<Backend>> PassthroughBackend::Create(const Backen
   }
   absl::StatusOr<struct statx> stx = StatxFd(root_fd.get());
   if (!stx.ok()) return stx.status();
+  // The guest applies its own umask (FUSE sends it with MKNOD/MKDIR/CREATE);
+  // the daemon's must not mask the result a second time (as virtiofsd).
+  ::umask(0);
   LOG(INFO) << "passthrough: sharing " << config.shared_dir << (config.readonly ? " (read-only)" : "");
   return std::unique_ptr<Backend>(new PassthroughBackend(config, std::move(proc_self_fd),
                                                          std::move(root_fd), KeyFromStatx(*stx)));
@@ -83,7 +86,8 @@ PassthroughBackend::PassthroughBackend(const BackendConfig& config, ScopedFd pro
                                        ScopedFd root_fd, InodeKey root_key)
     : config_(config),
       proc_self_fd_(std::move(proc_self_fd)),
-      inodes_(std::move(root_fd), root_key) {}
+      inodes_(std::move(root_fd), root_key),
+      switch_credentials_(::geteuid() == 0) {}
 
 absl::Status PassthroughBackend::Init(const SessionOptions& options) {
   writeback_cache_.store(options.writeback_cache, std::memory_order_relaxed);

@@ -21,12 +21,13 @@
 //   - Node ids and handle ids are table keys from counters, never host
 //     numbers; unknown ids answer EBADF (as virtiofsd does).
 //
-// Credentials. This step serves the read side as the daemon's own
-// credentials; the guest kernel checks permissions itself (virtio-fs mounts
-// use default_permissions). Per-request credential switching
-// (setfsuid/setfsgid on the worker thread) comes with the write operations,
-// where the ownership of created files depends on it. ACCESS is decided
-// from the caller's uid/gid (access_check.h).
+// Credentials. Reads run with the daemon's own credentials; the guest
+// kernel checks permissions itself (virtio-fs mounts use
+// default_permissions). Modifying operations run with the caller's
+// fsuid/fsgid on the worker thread (fs_credentials.h) so created files get
+// the caller's ownership and the host enforces permissions. ACCESS is
+// decided from the caller's uid/gid (access_check.h). The factory sets the
+// process umask to 0: the guest sends its own umask with each creation.
 #ifndef VFSD_BACKENDS_PASSTHROUGH_PASSTHROUGH_BACKEND_H_
 #define VFSD_BACKENDS_PASSTHROUGH_PASSTHROUGH_BACKEND_H_
 
@@ -80,6 +81,45 @@ class PassthroughBackend : public Backend {
   void StatFs(const RequestContext& ctx, NodeId node, Done<vfsd::StatFs> done) override;
   void Access(const RequestContext& ctx, NodeId node, uint32_t mask, DoneStatus done) override;
 
+  // --- modifying operations (passthrough_write_ops.cc), run with the
+  // caller's fsuid/fsgid (fs_credentials.h); EROFS on a read-only share ---
+  void SetAttr(const RequestContext& ctx, NodeId node, const SetAttrRequest& request,
+               Done<Attr> done) override;
+  void Symlink(const RequestContext& ctx, NodeId parent, absl::string_view name,
+               absl::string_view target, Done<Entry> done) override;
+  void MkNod(const RequestContext& ctx, NodeId parent, absl::string_view name, uint32_t mode,
+             uint32_t rdev, uint32_t umask, Done<Entry> done) override;
+  void MkDir(const RequestContext& ctx, NodeId parent, absl::string_view name, uint32_t mode,
+             uint32_t umask, Done<Entry> done) override;
+  void Unlink(const RequestContext& ctx, NodeId parent, absl::string_view name,
+              DoneStatus done) override;
+  void RmDir(const RequestContext& ctx, NodeId parent, absl::string_view name,
+             DoneStatus done) override;
+  void Rename(const RequestContext& ctx, NodeId parent, absl::string_view name,
+              NodeId new_parent, absl::string_view new_name, uint32_t flags,
+              DoneStatus done) override;
+  void Link(const RequestContext& ctx, NodeId node, NodeId new_parent,
+            absl::string_view new_name, Done<Entry> done) override;
+  void Create(const RequestContext& ctx, NodeId parent, absl::string_view name, uint32_t mode,
+              uint32_t flags, uint32_t umask, Done<CreateResult> done) override;
+  void TmpFile(const RequestContext& ctx, NodeId parent, uint32_t mode, uint32_t flags,
+               uint32_t umask, Done<CreateResult> done) override;
+  void Write(const RequestContext& ctx, NodeId node, HandleId handle, uint64_t offset,
+             absl::Span<const iovec> data, WriteFlags flags, Done<size_t> done) override;
+  void Fsync(const RequestContext& ctx, NodeId node, HandleId handle, bool datasync,
+             DoneStatus done) override;
+  void FsyncDir(const RequestContext& ctx, NodeId node, HandleId handle, bool datasync,
+                DoneStatus done) override;
+  void Fallocate(const RequestContext& ctx, NodeId node, HandleId handle, uint64_t offset,
+                 uint64_t length, uint32_t mode, DoneStatus done) override;
+  void Lseek(const RequestContext& ctx, NodeId node, HandleId handle, uint64_t offset,
+             uint32_t whence, Done<uint64_t> done) override;
+  void CopyFileRange(const RequestContext& ctx, NodeId node_in, HandleId handle_in,
+                     uint64_t offset_in, NodeId node_out, HandleId handle_out,
+                     uint64_t offset_out, uint64_t length, uint64_t flags,
+                     Done<size_t> done) override;
+  void SyncFs(const RequestContext& ctx, NodeId node, DoneStatus done) override;
+
   // Nodes and handles currently held (for tests and metrics).
   size_t node_count() const { return inodes_.size(); }
   size_t handle_count() const { return handles_.size(); }
@@ -107,11 +147,32 @@ class PassthroughBackend : public Backend {
   // The host open(2) flags for a guest OPEN of a regular file.
   int HostOpenFlags(uint32_t guest_flags) const;
 
+  // EROFS on a read-only share.
+  absl::Status CheckWritable() const;
+  // The directory node `parent` for creating or removing `name` in it
+  // (validated; "." and ".." refused with `dot_errno`), copied NUL-terminated
+  // into `cname`.
+  absl::StatusOr<std::shared_ptr<Inode>> DirForName(NodeId parent, absl::string_view name,
+                                                    int dot_errno, char* cname);
+  // The entry for `cname` just created in `parent` (one lookup reference).
+  absl::StatusOr<Entry> EntryForCreated(const Inode& parent, const char* cname);
+  // Registers an fd opened by CREATE/TMPFILE: its node (via an O_PATH
+  // reopen, so no name is resolved again) and a handle.
+  absl::StatusOr<CreateResult> RegisterCreated(const Inode& parent, ScopedFd fd);
+  absl::StatusOr<Attr> DoSetAttr(const RequestContext& ctx, const Inode& inode,
+                                 const SetAttrRequest& request);
+  absl::StatusOr<CreateResult> DoCreate(const RequestContext& ctx, NodeId parent,
+                                        absl::string_view name, uint32_t mode, uint32_t flags,
+                                        uint32_t umask);
+
   const BackendConfig config_;
   const ScopedFd proc_self_fd_;
   InodeTable inodes_;
   HandleTable handles_;
   std::atomic<bool> writeback_cache_{false};
+  // Whether to run modifying calls as the guest caller (the daemon can
+  // switch fsuid/fsgid only when it runs as root).
+  const bool switch_credentials_;
   // Cleared on the first ENOSYS from openat2 (kernels before 5.6).
   std::atomic<bool> have_openat2_{true};
 };

@@ -22,24 +22,13 @@
 #include "backends/backend_registry.h"
 #include "backends/errno_status.h"
 #include "gtest/gtest.h"
+#include "testing/conformance/expect_errno.h"
 #include "testing/conformance/host_tree.h"
 #include "testing/conformance/sync_backend.h"
 
 namespace vfsd {
 namespace {
 
-#define EXPECT_ERRNO(expr, err)                                       \
-  do {                                                                \
-    const auto& vfsd_result_ = (expr);                                \
-    EXPECT_FALSE(vfsd_result_.ok()) << #expr " succeeded";             \
-    EXPECT_EQ(ErrnoOf(StatusOf(vfsd_result_)), (err)) << StatusOf(vfsd_result_); \
-  } while (0)
-
-const absl::Status& StatusOf(const absl::Status& s) { return s; }
-template <typename T>
-absl::Status StatusOf(const absl::StatusOr<T>& s) {
-  return s.status();
-}
 
 // Layout: <outer>/share is the shared directory; <outer>/outside_secret is
 // a host file the guest must never reach.

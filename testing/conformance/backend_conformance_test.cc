@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "backends/errno_status.h"
 #include "gmock/gmock.h"
+#include "testing/conformance/expect_errno.h"
 
 namespace vfsd {
 
@@ -60,18 +61,6 @@ using ::testing::UnorderedElementsAreArray;
 
 constexpr size_t kBig = 1 << 20;
 
-#define EXPECT_ERRNO(expr, err)                                \
-  do {                                                         \
-    const auto& vfsd_result_ = (expr);                         \
-    EXPECT_FALSE(vfsd_result_.ok()) << #expr " succeeded";      \
-    EXPECT_EQ(ErrnoOf(StatusOf(vfsd_result_)), (err)) << StatusOf(vfsd_result_); \
-  } while (0)
-
-const absl::Status& StatusOf(const absl::Status& s) { return s; }
-template <typename T>
-absl::Status StatusOf(const absl::StatusOr<T>& s) {
-  return s.status();
-}
 
 std::vector<std::string> Names(const std::vector<RecordingDirSink::Record>& records) {
   std::vector<std::string> names;

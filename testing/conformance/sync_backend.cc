@@ -148,6 +148,124 @@ absl::Status SyncBackend::Access(NodeId node, uint32_t mask, const RequestContex
   return CallStatus([&](DoneStatus done) { backend_.Access(ctx, node, mask, std::move(done)); });
 }
 
+absl::StatusOr<Attr> SyncBackend::SetAttr(NodeId node, const SetAttrRequest& request,
+                                          const RequestContext& ctx) {
+  return Call<Attr>(
+      [&](Done<Attr> done) { backend_.SetAttr(ctx, node, request, std::move(done)); });
+}
+
+absl::StatusOr<Entry> SyncBackend::MkDir(NodeId parent, absl::string_view name, uint32_t mode,
+                                         uint32_t umask, const RequestContext& ctx) {
+  return Call<Entry>(
+      [&](Done<Entry> done) { backend_.MkDir(ctx, parent, name, mode, umask, std::move(done)); });
+}
+
+absl::StatusOr<Entry> SyncBackend::MkNod(NodeId parent, absl::string_view name, uint32_t mode,
+                                         uint32_t rdev, uint32_t umask,
+                                         const RequestContext& ctx) {
+  return Call<Entry>([&](Done<Entry> done) {
+    backend_.MkNod(ctx, parent, name, mode, rdev, umask, std::move(done));
+  });
+}
+
+absl::StatusOr<Entry> SyncBackend::Symlink(NodeId parent, absl::string_view name,
+                                           absl::string_view target, const RequestContext& ctx) {
+  return Call<Entry>(
+      [&](Done<Entry> done) { backend_.Symlink(ctx, parent, name, target, std::move(done)); });
+}
+
+absl::Status SyncBackend::Unlink(NodeId parent, absl::string_view name,
+                                 const RequestContext& ctx) {
+  return CallStatus([&](DoneStatus done) { backend_.Unlink(ctx, parent, name, std::move(done)); });
+}
+
+absl::Status SyncBackend::RmDir(NodeId parent, absl::string_view name, const RequestContext& ctx) {
+  return CallStatus([&](DoneStatus done) { backend_.RmDir(ctx, parent, name, std::move(done)); });
+}
+
+absl::Status SyncBackend::Rename(NodeId parent, absl::string_view name, NodeId new_parent,
+                                 absl::string_view new_name, uint32_t flags,
+                                 const RequestContext& ctx) {
+  return CallStatus([&](DoneStatus done) {
+    backend_.Rename(ctx, parent, name, new_parent, new_name, flags, std::move(done));
+  });
+}
+
+absl::StatusOr<Entry> SyncBackend::Link(NodeId node, NodeId new_parent,
+                                        absl::string_view new_name, const RequestContext& ctx) {
+  return Call<Entry>(
+      [&](Done<Entry> done) { backend_.Link(ctx, node, new_parent, new_name, std::move(done)); });
+}
+
+absl::StatusOr<CreateResult> SyncBackend::Create(NodeId parent, absl::string_view name,
+                                                 uint32_t mode, uint32_t flags, uint32_t umask,
+                                                 const RequestContext& ctx) {
+  return Call<CreateResult>([&](Done<CreateResult> done) {
+    backend_.Create(ctx, parent, name, mode, flags, umask, std::move(done));
+  });
+}
+
+absl::StatusOr<CreateResult> SyncBackend::TmpFile(NodeId parent, uint32_t mode, uint32_t flags,
+                                                  uint32_t umask, const RequestContext& ctx) {
+  return Call<CreateResult>([&](Done<CreateResult> done) {
+    backend_.TmpFile(ctx, parent, mode, flags, umask, std::move(done));
+  });
+}
+
+absl::StatusOr<size_t> SyncBackend::Write(NodeId node, HandleId handle, uint64_t offset,
+                                          absl::string_view data, WriteFlags flags,
+                                          const RequestContext& ctx) {
+  // Split in two iovecs to exercise scatter-gather.
+  std::string copy(data);
+  std::vector<iovec> iov;
+  const size_t half = copy.size() / 2;
+  if (half > 0) iov.push_back(iovec{copy.data(), half});
+  if (copy.size() > half) iov.push_back(iovec{copy.data() + half, copy.size() - half});
+  return Call<size_t>([&](Done<size_t> done) {
+    backend_.Write(ctx, node, handle, offset, absl::MakeConstSpan(iov), flags, std::move(done));
+  });
+}
+
+absl::Status SyncBackend::Fsync(NodeId node, HandleId handle, bool datasync,
+                                const RequestContext& ctx) {
+  return CallStatus(
+      [&](DoneStatus done) { backend_.Fsync(ctx, node, handle, datasync, std::move(done)); });
+}
+
+absl::Status SyncBackend::FsyncDir(NodeId node, HandleId handle, bool datasync,
+                                   const RequestContext& ctx) {
+  return CallStatus(
+      [&](DoneStatus done) { backend_.FsyncDir(ctx, node, handle, datasync, std::move(done)); });
+}
+
+absl::Status SyncBackend::Fallocate(NodeId node, HandleId handle, uint64_t offset,
+                                    uint64_t length, uint32_t mode, const RequestContext& ctx) {
+  return CallStatus([&](DoneStatus done) {
+    backend_.Fallocate(ctx, node, handle, offset, length, mode, std::move(done));
+  });
+}
+
+absl::StatusOr<uint64_t> SyncBackend::Lseek(NodeId node, HandleId handle, uint64_t offset,
+                                            uint32_t whence, const RequestContext& ctx) {
+  return Call<uint64_t>([&](Done<uint64_t> done) {
+    backend_.Lseek(ctx, node, handle, offset, whence, std::move(done));
+  });
+}
+
+absl::StatusOr<size_t> SyncBackend::CopyFileRange(NodeId node_in, HandleId handle_in,
+                                                  uint64_t offset_in, NodeId node_out,
+                                                  HandleId handle_out, uint64_t offset_out,
+                                                  uint64_t length, const RequestContext& ctx) {
+  return Call<size_t>([&](Done<size_t> done) {
+    backend_.CopyFileRange(ctx, node_in, handle_in, offset_in, node_out, handle_out, offset_out,
+                           length, 0, std::move(done));
+  });
+}
+
+absl::Status SyncBackend::SyncFs(NodeId node, const RequestContext& ctx) {
+  return CallStatus([&](DoneStatus done) { backend_.SyncFs(ctx, node, std::move(done)); });
+}
+
 absl::StatusOr<std::vector<RecordingDirSink::Record>> SyncBackend::ReadAll(NodeId node, bool plus,
                                                                           size_t budget) {
   absl::StatusOr<OpenResult> dir = OpenDir(node);

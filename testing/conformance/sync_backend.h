@@ -107,6 +107,45 @@ class SyncBackend {
   absl::StatusOr<vfsd::StatFs> StatFs(NodeId node, const RequestContext& ctx = Root());
   absl::Status Access(NodeId node, uint32_t mask, const RequestContext& ctx = Root());
 
+  // Modifying operations.
+  absl::StatusOr<Attr> SetAttr(NodeId node, const SetAttrRequest& request,
+                               const RequestContext& ctx = Root());
+  absl::StatusOr<Entry> MkDir(NodeId parent, absl::string_view name, uint32_t mode,
+                              uint32_t umask = 0, const RequestContext& ctx = Root());
+  absl::StatusOr<Entry> MkNod(NodeId parent, absl::string_view name, uint32_t mode,
+                              uint32_t rdev = 0, uint32_t umask = 0,
+                              const RequestContext& ctx = Root());
+  absl::StatusOr<Entry> Symlink(NodeId parent, absl::string_view name, absl::string_view target,
+                                const RequestContext& ctx = Root());
+  absl::Status Unlink(NodeId parent, absl::string_view name, const RequestContext& ctx = Root());
+  absl::Status RmDir(NodeId parent, absl::string_view name, const RequestContext& ctx = Root());
+  absl::Status Rename(NodeId parent, absl::string_view name, NodeId new_parent,
+                      absl::string_view new_name, uint32_t flags = 0,
+                      const RequestContext& ctx = Root());
+  absl::StatusOr<Entry> Link(NodeId node, NodeId new_parent, absl::string_view new_name,
+                             const RequestContext& ctx = Root());
+  absl::StatusOr<CreateResult> Create(NodeId parent, absl::string_view name, uint32_t mode,
+                                      uint32_t flags, uint32_t umask = 0,
+                                      const RequestContext& ctx = Root());
+  absl::StatusOr<CreateResult> TmpFile(NodeId parent, uint32_t mode, uint32_t flags,
+                                       uint32_t umask = 0, const RequestContext& ctx = Root());
+  absl::StatusOr<size_t> Write(NodeId node, HandleId handle, uint64_t offset,
+                               absl::string_view data, WriteFlags flags = {},
+                               const RequestContext& ctx = Root());
+  absl::Status Fsync(NodeId node, HandleId handle, bool datasync,
+                     const RequestContext& ctx = Root());
+  absl::Status FsyncDir(NodeId node, HandleId handle, bool datasync,
+                        const RequestContext& ctx = Root());
+  absl::Status Fallocate(NodeId node, HandleId handle, uint64_t offset, uint64_t length,
+                         uint32_t mode, const RequestContext& ctx = Root());
+  absl::StatusOr<uint64_t> Lseek(NodeId node, HandleId handle, uint64_t offset, uint32_t whence,
+                                 const RequestContext& ctx = Root());
+  absl::StatusOr<size_t> CopyFileRange(NodeId node_in, HandleId handle_in, uint64_t offset_in,
+                                       NodeId node_out, HandleId handle_out,
+                                       uint64_t offset_out, uint64_t length,
+                                       const RequestContext& ctx = Root());
+  absl::Status SyncFs(NodeId node, const RequestContext& ctx = Root());
+
   // Every entry of directory `node` from offset 0 to the end, in replies of
   // at most `budget` bytes; each record's `entry` holds the READDIRPLUS
   // entry (whose lookup reference the caller now owns).
