@@ -2,6 +2,7 @@
 
 #include <grp.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -72,15 +73,6 @@ absl::Status RunSingleShareDaemon(const DaemonOptions& options) {
   absl::StatusOr<CacheMode> cache_mode = ParseCacheMode(options.cache);
   if (!cache_mode.ok()) return cache_mode.status();
 
-  BackendConfig backend_config;
-  backend_config.shared_dir = options.shared_dir;
-  backend_config.readonly = options.readonly;
-  backend_config.xattr = options.xattr;
-  backend_config.allow_direct_io = options.allow_direct_io;
-  absl::StatusOr<std::unique_ptr<Backend>> backend =
-      CreateBackend(options.backend, backend_config);
-  if (!backend.ok()) return backend.status();
-
   StartSignalThread();
 
   absl::StatusOr<VhostUserListener> listener =
@@ -93,6 +85,21 @@ absl::Status RunSingleShareDaemon(const DaemonOptions& options) {
     if (!g_socket_to_remove.empty()) unlink(g_socket_to_remove.c_str());
     return status;
   }
+
+  // The backend comes after the socket so that a socket error is the only
+  // line a user sees for a bad --socket-path.
+  BackendConfig backend_config;
+  backend_config.shared_dir = options.shared_dir;
+  backend_config.readonly = options.readonly;
+  backend_config.xattr = options.xattr;
+  backend_config.allow_direct_io = options.allow_direct_io;
+  absl::StatusOr<std::unique_ptr<Backend>> backend =
+      CreateBackend(options.backend, backend_config);
+  if (!backend.ok()) {
+    if (!g_socket_to_remove.empty()) unlink(g_socket_to_remove.c_str());
+    return backend.status();
+  }
+
   LOG(INFO) << "waiting for a vhost-user connection on "
             << (options.socket_fd ? absl::StrCat("fd ", *options.socket_fd)
                                   : options.socket_path);

@@ -5,7 +5,8 @@
 set -u
 VFSD="$(cd "$(dirname "$0")" && pwd)/vfsd"
 [ -x "$VFSD" ] || VFSD="${TEST_SRCDIR:-.}/vfsd/daemon/vfsd"
-TMP="$(mktemp -d "${TEST_TMPDIR:-/tmp}/vfsd_cli.XXXXXX")"
+# Under /tmp: a unix socket path must fit in 108 bytes.
+TMP="$(mktemp -d /tmp/vfsd_cli.XXXXXX)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$TMP"; }
 trap cleanup EXIT
