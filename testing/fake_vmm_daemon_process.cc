@@ -1,6 +1,7 @@
 // DaemonProcess: spawn, wait for socket, CPU accounting, kill + reap.
 #include "testing/fake_vmm_daemon_process.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -74,7 +75,7 @@ absl::StatusOr<std::vector<std::string>> ExpandDaemonCommand(
 
 absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Spawn(
     const std::vector<std::string>& argv, const std::string& socket_path,
-    absl::Duration timeout) {
+    absl::Duration timeout, const std::string& log_path) {
   if (argv.empty()) return absl::InvalidArgumentError("empty argv");
   std::vector<char*> cargv;
   for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
@@ -85,6 +86,13 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Spawn(
   if (pid == 0) {
     // Die with the test runner rather than leak a daemon.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (!log_path.empty()) {
+      const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (log >= 0) {
+        dup2(log, STDOUT_FILENO);
+        dup2(log, STDERR_FILENO);
+      }
+    }
     execv(cargv[0], cargv.data());
     _exit(127);
   }

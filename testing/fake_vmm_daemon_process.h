@@ -29,10 +29,11 @@ absl::StatusOr<std::vector<std::string>> ExpandDaemonCommand(
 class DaemonProcess {
  public:
   // fork+exec argv (argv[0] is a path), then waits until `socket_path`
-  // is a socket; fails early with the exit status if the child dies.
+  // is a socket; fails early with the exit status if the child dies. The
+  // daemon's stdout/stderr go to `log_path` (appended) if set, else ours.
   static absl::StatusOr<std::unique_ptr<DaemonProcess>> Spawn(
       const std::vector<std::string>& argv, const std::string& socket_path,
-      absl::Duration timeout = absl::Seconds(20));
+      absl::Duration timeout = absl::Seconds(20), const std::string& log_path = "");
   ~DaemonProcess();  // Kill()
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;

@@ -4,6 +4,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <iterator>
+#include <unistd.h>
+
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -35,6 +39,19 @@ TEST(DaemonProcessTest, ReportsEarlyExit) {
   auto daemon = DaemonProcess::Spawn({"/bin/sh", "-c", "exit 3"}, *socket);
   ASSERT_FALSE(daemon.ok());
   EXPECT_EQ(daemon.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(DaemonProcessTest, SendsOutputToLogFile) {
+  absl::StatusOr<std::string> socket = MakeSocketPath();
+  absl::StatusOr<std::string> dir = MakeTempDir("log");
+  ASSERT_TRUE(socket.ok() && dir.ok());
+  const std::string log = *dir + "/daemon.log";
+  auto daemon = DaemonProcess::Spawn({"/bin/sh", "-c", "echo to-stdout; echo to-stderr >&2"},
+                                     *socket, absl::Seconds(5), log);
+  ASSERT_FALSE(daemon.ok());
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "to-stdout\nto-stderr\n");
 }
 
 TEST(DaemonProcessTest, WaitsForSocketThenKillsAndReaps) {

@@ -72,7 +72,8 @@ absl::StatusOr<std::unique_ptr<FakeVmmSession>> FakeVmmSession::Start(
   absl::StatusOr<std::vector<std::string>> argv =
       ExpandDaemonCommand(spec.command, {{"socket", *socket}, {"dir", shared_dir}});
   if (!argv.ok()) return argv.status();
-  absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon = DaemonProcess::Spawn(*argv, *socket);
+  absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon = DaemonProcess::Spawn(
+      *argv, *socket, absl::Seconds(20), options.daemon_log_path);
   if (!daemon.ok()) return daemon.status();
   session->daemon = std::move(*daemon);
   FakeVmmOptions vmm_options = options.vmm;

@@ -48,6 +48,7 @@ struct FakeVmmSessionOptions {
   FakeVmmOptions vmm;  // socket_path is filled in
   FuseClientOptions client;
   bool init = true;    // send FUSE_INIT with the default flags
+  std::string daemon_log_path;  // daemon stdout/stderr; empty: inherit ours
 };
 
 struct FakeVmmSession {

@@ -128,6 +128,36 @@ TEST_P(FakeVmmTest, ServesRequestsInEveryMemoryLayout) {
   }
 }
 
+// Without EVENT_IDX / INDIRECT the daemon must fall back to the flags-based
+// notification scheme; with two request queues both must be served.
+TEST_P(FakeVmmTest, ServesRequestsWithoutOptionalRingFeaturesAndOnTwoQueues) {
+  FakeVmmSessionOptions options;
+  options.vmm.event_idx = false;
+  options.vmm.indirect_desc = false;
+  options.vmm.reply_ack = false;
+  options.vmm.num_request_queues = 2;
+  absl::StatusOr<std::unique_ptr<FakeVmmSession>> session =
+      FakeVmmSession::Start(GetParam(), shared_dir_, options);
+  if (!session.ok() && session.status().code() == absl::StatusCode::kFailedPrecondition) {
+    // The daemon offers fewer queues: retry with one request queue.
+    options.vmm.num_request_queues = 1;
+    session = FakeVmmSession::Start(GetParam(), shared_dir_, options);
+  }
+  ASSERT_TRUE(session.ok()) << session.status();
+  FakeVmm& vmm = *(*session)->vmm;
+  EXPECT_FALSE(vmm.acked_features() & (1ull << vu::kVirtioFRingEventIdx));
+  EXPECT_FALSE(vmm.acked_features() & (1ull << vu::kVirtioFRingIndirectDesc));
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE((*session)->fuse->GetAttr(FUSE_ROOT_ID).ok());
+  if (vmm.num_queues() == 3) {
+    absl::StatusOr<std::unique_ptr<FuseClient>> second =
+        FuseClient::Create(&vmm.memory(), &vmm.request_queue(1), nullptr);
+    ASSERT_TRUE(second.ok());
+    absl::StatusOr<fuse_attr_out> attr = (*second)->GetAttr(FUSE_ROOT_ID);
+    ASSERT_TRUE(attr.ok()) << attr.status();
+    EXPECT_TRUE(S_ISDIR(attr->attr.mode));
+  }
+}
+
 TEST_P(FakeVmmTest, StopReportsAvailIndexAsVringBase) {
   auto session = StartOrDie();
   ASSERT_NE(session, nullptr);

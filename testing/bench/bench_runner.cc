@@ -77,6 +77,7 @@ BenchResult RunBenchmark(const DaemonSpec& daemon, const std::string& workload_n
   }
   FakeVmmSessionOptions session_options;
   session_options.client.max_in_flight = static_cast<uint16_t>(options.queue_depth);
+  session_options.daemon_log_path = options.daemon_log_path;
   workload.Configure(&session_options);
   absl::StatusOr<std::unique_ptr<FakeVmmSession>> session =
       FakeVmmSession::Start(daemon, shared_dir, session_options);

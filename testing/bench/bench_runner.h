@@ -23,6 +23,7 @@ struct BenchRunOptions {
   absl::Duration duration = absl::Seconds(3);   // ZeroDuration(): no time limit
   uint64_t warmup_ops = 1000;
   uint64_t seed = 1;
+  std::string daemon_log_path;  // daemon stdout/stderr; empty: inherit ours
 };
 
 // Never fails: errors are reported in BenchResult::error.

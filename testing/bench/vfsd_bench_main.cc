@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 #include "testing/bench/bench_flags.h"
 #include "testing/bench/bench_runner.h"
@@ -50,6 +51,12 @@ int main(int argc, char** argv) {
     }
     workloads[name] = std::move(workload);
   }
+  // Daemons log to one file per run, not into the table.
+  absl::StatusOr<std::string> logs = vfsd::MakeTempDir("vfsd-bench-logs");
+  if (!logs.ok()) {
+    std::cerr << logs.status() << "\n";
+    return 1;
+  }
   std::vector<vfsd::BenchResult> results;
   bool failed = false;
   for (const std::string& name : config->workloads) {
@@ -57,6 +64,8 @@ int main(int argc, char** argv) {
       for (const vfsd::DaemonSpec& daemon : config->daemons) {
         vfsd::BenchRunOptions run = config->run;
         run.queue_depth = depth;
+        run.daemon_log_path =
+            absl::StrCat(*logs, "/", daemon.name, "-", name, "-qd", depth, ".log");
         // A fresh workload object per run: its state (nodeids) is per session.
         auto workload = vfsd::BenchWorkloads().at(name).make();
         vfsd::BenchResult result = vfsd::RunBenchmark(daemon, name, *workload, dir, run);
@@ -67,6 +76,7 @@ int main(int argc, char** argv) {
       }
     }
   }
+  std::cerr << "daemon logs: " << *logs << "\n";
   std::cout << vfsd::FormatMarkdown(results);
   if (!config->json_path.empty()) {
     std::ofstream(config->json_path) << vfsd::FormatJson(results);
