@@ -48,6 +48,10 @@ case "$mode" in
     pack "$tmp/root" "$tmp/base.cpio"
     gzip -1 -n <"$tmp/base.cpio" >"$tmp/base.cpio.gz"
     mv "$tmp/base.cpio.gz" "$out"   # atomic: concurrent runs never see half a file
+    # Drop bases of older /init or busybox versions, once no run can still be
+    # about to read them.
+    find "$kdir" -maxdepth 1 -name 'initramfs-*.cpio.gz' ! -name "$(basename "$out")" \
+      -mmin +60 -delete 2>/dev/null || true
     echo "$out"
     ;;
   overlay)
