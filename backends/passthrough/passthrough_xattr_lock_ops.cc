@@ -1,0 +1,219 @@
+// PassthroughBackend's extended attributes and file locks.
+//
+// Extended attributes (only with BackendConfig::xattr; otherwise ENOSYS,
+// which the guest kernel remembers as "not supported" and stops asking).
+// Regular files and directories are reached through /proc/self/fd/N, which
+// names the node's own inode without resolving any guest path; symlinks and
+// special files have no safe path-free xattr call before getxattrat (Linux
+// 6.13), so they report no attributes and refuse changes with EPERM (what
+// Linux answers for user.* attributes on them anyway).
+//
+// Locks are taken on the handle's own open file description: flock(2) for
+// BSD locks, open-file-description (OFD) record locks for POSIX locks. OFD
+// locks belong to the handle rather than to the guest's lock owner, so two
+// handles of one guest process conflict where POSIX locks would not; and
+// SETLKW / blocking flock hold a worker thread until granted.
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/limits.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+
+#include "backends/errno_status.h"
+#include "backends/passthrough/fs_credentials.h"
+#include "backends/passthrough/passthrough_backend.h"
+
+namespace vfsd {
+namespace {
+
+// The /proc path of a node's inode, or EPERM/nullptr for node types whose
+// xattrs cannot be reached without following a symlink.
+struct XattrPath {
+  char path[40];
+};
+
+absl::StatusOr<XattrPath> PathForXattr(const Inode& inode) {
+  if (inode.type != S_IFREG && inode.type != S_IFDIR) {
+    return ErrnoStatus(EPERM, "xattr on a symlink or special file");
+  }
+  XattrPath p;
+  std::snprintf(p.path, sizeof(p.path), "/proc/self/fd/%d", inode.fd.get());
+  return p;
+}
+
+absl::Status ValidateXattrName(absl::string_view name, std::string* cname) {
+  // As the kernel: empty or over-long names are ERANGE.
+  if (name.empty() || name.size() > XATTR_NAME_MAX) return ErrnoStatus(ERANGE, "xattr name");
+  if (name.find('\0') != absl::string_view::npos) return ErrnoStatus(EINVAL, "xattr name");
+  cname->assign(name.data(), name.size());
+  return absl::OkStatus();
+}
+
+// Calls `fetch(buffer, size)` (getxattr/listxattr shaped) until the value
+// fits: attributes may grow between the size query and the read.
+template <typename Fetch>
+absl::StatusOr<std::string> FetchGrowing(Fetch fetch, const char* what) {
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    ssize_t size = fetch(nullptr, 0);
+    if (size < 0) return ErrnoFromLastError(what);
+    std::string value(static_cast<size_t>(size), '\0');
+    if (size == 0) return value;
+    ssize_t n = fetch(value.data(), value.size());
+    if (n >= 0) {
+      value.resize(static_cast<size_t>(n));
+      return value;
+    }
+    if (errno != ERANGE) return ErrnoFromLastError(what);
+  }
+  return ErrnoStatus(EAGAIN, what);
+}
+
+// struct flock for a FileLock (end inclusive, UINT64_MAX = to EOF).
+absl::StatusOr<struct flock> ToFlock(const FileLock& lock) {
+  if (lock.type != F_RDLCK && lock.type != F_WRLCK && lock.type != F_UNLCK) {
+    return ErrnoStatus(EINVAL, "lock type");
+  }
+  if (lock.start > static_cast<uint64_t>(INT64_MAX) || lock.end < lock.start) {
+    return ErrnoStatus(EINVAL, "lock range");
+  }
+  struct flock fl = {};
+  fl.l_type = static_cast<short>(lock.type);
+  fl.l_whence = SEEK_SET;
+  fl.l_start = static_cast<off_t>(lock.start);
+  if (lock.end == UINT64_MAX || lock.end >= static_cast<uint64_t>(INT64_MAX)) {
+    fl.l_len = 0;  // to end of file
+  } else {
+    fl.l_len = static_cast<off_t>(lock.end - lock.start + 1);
+  }
+  fl.l_pid = 0;  // required for OFD locks
+  return fl;
+}
+
+}  // namespace
+
+void PassthroughBackend::SetXattr(const RequestContext& ctx, NodeId node, absl::string_view name,
+                                  absl::string_view value, uint32_t flags, DoneStatus done) {
+  if (!config_.xattr) return done(ErrnoStatus(ENOSYS, "xattrs disabled for this share"));
+  if (absl::Status status = CheckWritable(); !status.ok()) return done(status);
+  std::string cname;
+  if (absl::Status status = ValidateXattrName(name, &cname); !status.ok()) return done(status);
+  if (value.size() > XATTR_SIZE_MAX) return done(ErrnoStatus(E2BIG, "xattr value"));
+  if (flags & ~static_cast<uint32_t>(XATTR_CREATE | XATTR_REPLACE)) {
+    return done(ErrnoStatus(EINVAL, "setxattr flags"));
+  }
+  absl::StatusOr<std::shared_ptr<Inode>> inode = GetInode(node);
+  if (!inode.ok()) return done(inode.status());
+  absl::StatusOr<XattrPath> path = PathForXattr(**inode);
+  if (!path.ok()) return done(path.status());
+  absl::Status result;
+  {
+    ScopedFsCredentials creds(ctx, switch_credentials_);
+    if (!creds.status().ok()) return done(creds.status());
+    if (::setxattr(path->path, cname.c_str(), value.data(), value.size(),
+                   static_cast<int>(flags)) != 0) {
+      result = ErrnoFromLastError("setxattr");
+    }
+  }
+  done(std::move(result));
+}
+
+void PassthroughBackend::GetXattr(const RequestContext& ctx, NodeId node, absl::string_view name,
+                                  Done<std::string> done) {
+  if (!config_.xattr) return done(ErrnoStatus(ENOSYS, "xattrs disabled for this share"));
+  std::string cname;
+  if (absl::Status status = ValidateXattrName(name, &cname); !status.ok()) return done(status);
+  absl::StatusOr<std::shared_ptr<Inode>> inode = GetInode(node);
+  if (!inode.ok()) return done(inode.status());
+  if ((*inode)->type != S_IFREG && (*inode)->type != S_IFDIR) {
+    return done(ErrnoStatus(ENODATA, "getxattr"));
+  }
+  absl::StatusOr<XattrPath> path = PathForXattr(**inode);
+  if (!path.ok()) return done(path.status());
+  done(FetchGrowing(
+      [&](char* buf, size_t size) { return ::getxattr(path->path, cname.c_str(), buf, size); },
+      "getxattr"));
+}
+
+void PassthroughBackend::ListXattr(const RequestContext& ctx, NodeId node,
+                                   Done<std::string> done) {
+  if (!config_.xattr) return done(ErrnoStatus(ENOSYS, "xattrs disabled for this share"));
+  absl::StatusOr<std::shared_ptr<Inode>> inode = GetInode(node);
+  if (!inode.ok()) return done(inode.status());
+  if ((*inode)->type != S_IFREG && (*inode)->type != S_IFDIR) return done(std::string());
+  absl::StatusOr<XattrPath> path = PathForXattr(**inode);
+  if (!path.ok()) return done(path.status());
+  done(FetchGrowing([&](char* buf, size_t size) { return ::listxattr(path->path, buf, size); },
+                    "listxattr"));
+}
+
+void PassthroughBackend::RemoveXattr(const RequestContext& ctx, NodeId node,
+                                     absl::string_view name, DoneStatus done) {
+  if (!config_.xattr) return done(ErrnoStatus(ENOSYS, "xattrs disabled for this share"));
+  if (absl::Status status = CheckWritable(); !status.ok()) return done(status);
+  std::string cname;
+  if (absl::Status status = ValidateXattrName(name, &cname); !status.ok()) return done(status);
+  absl::StatusOr<std::shared_ptr<Inode>> inode = GetInode(node);
+  if (!inode.ok()) return done(inode.status());
+  absl::StatusOr<XattrPath> path = PathForXattr(**inode);
+  if (!path.ok()) return done(path.status());
+  absl::Status result;
+  {
+    ScopedFsCredentials creds(ctx, switch_credentials_);
+    if (!creds.status().ok()) return done(creds.status());
+    if (::removexattr(path->path, cname.c_str()) != 0) result = ErrnoFromLastError("removexattr");
+  }
+  done(std::move(result));
+}
+
+void PassthroughBackend::GetLk(const RequestContext& ctx, NodeId node, HandleId handle,
+                               uint64_t owner, const FileLock& lock, Done<FileLock> done) {
+  absl::StatusOr<std::shared_ptr<OpenHandle>> h = GetHandle(handle);
+  if (!h.ok()) return done(h.status());
+  absl::StatusOr<struct flock> fl = ToFlock(lock);
+  if (!fl.ok()) return done(fl.status());
+  if (fl->l_type == F_UNLCK) return done(ErrnoStatus(EINVAL, "getlk of F_UNLCK"));
+  if (::fcntl((*h)->fd.get(), F_OFD_GETLK, &*fl) != 0) return done(ErrnoFromLastError("getlk"));
+  FileLock result;
+  result.type = static_cast<uint32_t>(fl->l_type);
+  if (fl->l_type != F_UNLCK) {
+    result.start = static_cast<uint64_t>(fl->l_start);
+    result.end = fl->l_len == 0 ? UINT64_MAX
+                                : static_cast<uint64_t>(fl->l_start + fl->l_len - 1);
+    // OFD locks report pid -1; the holder is not a guest process we know.
+    result.pid = 0;
+  }
+  done(result);
+}
+
+void PassthroughBackend::SetLk(const RequestContext& ctx, NodeId node, HandleId handle,
+                               uint64_t owner, const FileLock& lock, bool wait, bool flock,
+                               DoneStatus done) {
+  absl::StatusOr<std::shared_ptr<OpenHandle>> h = GetHandle(handle);
+  if (!h.ok()) return done(h.status());
+  absl::StatusOr<struct flock> fl = ToFlock(lock);
+  if (!fl.ok()) return done(fl.status());
+  const int fd = (*h)->fd.get();
+  if (flock) {
+    int op = lock.type == F_RDLCK ? LOCK_SH : lock.type == F_WRLCK ? LOCK_EX : LOCK_UN;
+    if (!wait) op |= LOCK_NB;
+    int rc;
+    do {
+      rc = ::flock(fd, op);
+    } while (rc != 0 && errno == EINTR);
+    // flock reports a conflict as EWOULDBLOCK; FUSE expects EAGAIN (same
+    // value on Linux).
+    return done(rc == 0 ? absl::OkStatus() : ErrnoFromLastError("flock"));
+  }
+  int rc;
+  do {
+    rc = ::fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &*fl);
+  } while (rc != 0 && errno == EINTR);
+  done(rc == 0 ? absl::OkStatus() : ErrnoFromLastError("setlk"));
+}
+
+}  // namespace vfsd
