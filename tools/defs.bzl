@@ -16,7 +16,7 @@ def vfsd_cc_test(name, deps = [], size = "small", **kwargs):
         **kwargs
     )
 
-def vfsd_cc_proto_library(name, src, grpc = False, deps = [], visibility = None):
+def vfsd_cc_proto_library(name, src, grpc = False, deps = [], visibility = None, testonly = False):
     """Generates C++ (and optionally gRPC) code from one .proto with the system protoc.
 
     Args:
@@ -25,6 +25,7 @@ def vfsd_cc_proto_library(name, src, grpc = False, deps = [], visibility = None)
       grpc: also generate the gRPC service stubs.
       deps: other vfsd_cc_proto_library targets the proto imports.
       visibility: of the cc_library.
+      testonly: for protos only tests use.
     """
     base = src[:-len(".proto")]
     outs = [base + ".pb.h", base + ".pb.cc"]
@@ -37,6 +38,7 @@ def vfsd_cc_proto_library(name, src, grpc = False, deps = [], visibility = None)
         srcs = [src],
         outs = outs,
         cmd = cmd,
+        testonly = testonly,
     )
     native.cc_library(
         name = name,
@@ -44,4 +46,5 @@ def vfsd_cc_proto_library(name, src, grpc = False, deps = [], visibility = None)
         hdrs = [o for o in outs if o.endswith(".h")],
         deps = deps + ["//third_party:protobuf"] + (["//third_party:grpc"] if grpc else []),
         visibility = visibility,
+        testonly = testonly,
     )
