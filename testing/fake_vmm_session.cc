@@ -81,6 +81,13 @@ absl::StatusOr<std::unique_ptr<FakeVmmSession>> FakeVmmSession::Start(
   absl::StatusOr<std::unique_ptr<FakeVmm>> vmm = FakeVmm::Start(vmm_options);
   if (!vmm.ok()) return vmm.status();
   session->vmm = std::move(*vmm);
+  // Indirect chains on a device that did not ack INDIRECT_DESC would be a
+  // driver bug (virtio 1.2 §2.7.5.3.1); malformed-ring tests build their
+  // FuseClient directly instead.
+  if (options.client.indirect &&
+      !(session->vmm->acked_features() & (1ull << vhost_user::kVirtioFRingIndirectDesc))) {
+    return absl::FailedPreconditionError("indirect requests but INDIRECT_DESC not negotiated");
+  }
   absl::StatusOr<std::unique_ptr<FuseClient>> fuse =
       FuseClient::Create(&session->vmm->memory(), &session->vmm->request_queue(0),
                          &session->vmm->hiprio_queue(), options.client);
