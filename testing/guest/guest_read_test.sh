@@ -156,7 +156,8 @@ fi
 t1=$(date +%s.%N)
 "$here/run_guest.sh" --socket "$SOCK" --script "$here/guest_read_check.sh" \
   --add "$here/canonical_view.sh" --timeout "${VFSD_GUEST_TIMEOUT:-300}" \
-  --console "$TMP/console.log" --output "$TMP/guest.view.gz" --workdir "$TMP/guest"
+  --console "$TMP/console.log" --output "$TMP/guest.view.gz" --workdir "$TMP/guest" \
+  --watch-pid "$daemon_pid"
 guest_rc=$?
 t2=$(date +%s.%N)
 secs() { awk -v s="$1" -v e="$2" 'BEGIN{printf "%.1f", e-s}'; }
@@ -176,7 +177,7 @@ case $guest_rc in
     echo "----" >&2
     ;;
   124) daemon_tail >&2; fail "the guest timed out (VFSD_GUEST_TIMEOUT=${VFSD_GUEST_TIMEOUT:-300}s)" ;;
-  125) daemon_tail >&2; fail "the guest crashed or never reported its status (no marker line)" ;;
+  125) daemon_tail >&2; fail "the guest never reported its status: the daemon died, the guest kernel panicked or QEMU failed (see above)" ;;
   200) daemon_tail >&2; fail "the guest could not load the virtio-fs modules" ;;
   201) daemon_tail >&2; fail "the guest could not mount the virtio-fs share" ;;
   202) fail "harness bug: the guest script was not in the initramfs" ;;

@@ -14,6 +14,9 @@
 #   --console FILE    where the console (ttyS0) goes (default: a temp file).
 #   --output FILE     where the guest's $VFSD_OUT bytes go (default: a temp file).
 #   --workdir DIR     scratch dir (default: mktemp under $TMPDIR).
+#   --watch-pid PID   the daemon: if it dies while the guest runs, stop the
+#                     guest after a 5 s grace (a daemon may exit by itself when
+#                     QEMU disconnects) instead of waiting for --timeout.
 #
 # Exit status: the guest script's status; 124 on timeout; 125 when the guest
 # ended without a marker line (panic, QEMU error) or the harness failed.
@@ -26,7 +29,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 say() { echo "run_guest: $*" >&2; }
 die() { say "ERROR: $*"; exit 125; }
 
-socket="" script="" timeout=120 console="" output="" workdir=""
+socket="" script="" timeout=120 console="" output="" workdir="" watch_pid=""
 adds=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -37,6 +40,7 @@ while [ $# -gt 0 ]; do
     --console) console="$2"; shift 2 ;;
     --output) output="$2"; shift 2 ;;
     --workdir) workdir="$2"; shift 2 ;;
+    --watch-pid) watch_pid="$2"; shift 2 ;;
     *) die "unknown argument '$1' (see the header of $0)" ;;
   esac
 done
@@ -44,6 +48,16 @@ done
 [ -n "$script" ] || die "--script is required"
 [ -S "$socket" ] || die "$socket is not a listening unix socket (start the daemon first)"
 case "$timeout" in ''|*[!0-9]*) die "--timeout must be whole seconds" ;; esac
+case "$watch_pid" in *[!0-9]*) die "--watch-pid must be a pid" ;; esac
+
+# kill -0 succeeds on a zombie, and a dead daemon stays a zombie until its
+# parent (the caller, not us) reaps it: look at the process state instead.
+process_alive() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }"
+  [ "${stat%% *}" != Z ]
+}
 
 own_workdir=0
 if [ -z "$workdir" ]; then
@@ -96,10 +110,19 @@ start=$(date +%s.%N)
 qemu_pid=$!
 
 deadline=$(( $(date +%s) + timeout ))
-timed_out=0
+timed_out=0 daemon_gone_at="" daemon_died=0
 while kill -0 "$qemu_pid" 2>/dev/null; do
-  if [ "$(date +%s)" -ge "$deadline" ]; then
+  now=$(date +%s)
+  if [ "$now" -ge "$deadline" ]; then
     timed_out=1
+    kill -KILL "$qemu_pid" 2>/dev/null
+    break
+  fi
+  if [ -n "$watch_pid" ] && [ -z "$daemon_gone_at" ] && ! process_alive "$watch_pid"; then
+    daemon_gone_at=$now
+  fi
+  if [ -n "$daemon_gone_at" ] && [ $((now - daemon_gone_at)) -ge 5 ]; then
+    daemon_died=1
     kill -KILL "$qemu_pid" 2>/dev/null
     break
   fi
@@ -123,6 +146,11 @@ clean_console() {
 }
 marker="$(clean_console | sed -n 's/^VFSD-GUEST-RESULT: \([0-9][0-9]*\)$/\1/p' | tail -n1)"
 clean_console | grep '^VFSD-GUEST-ERROR: ' >&2
+if [ $daemon_died -eq 1 ] && [ -z "$marker" ]; then
+  say "the daemon (pid $watch_pid) exited while the guest was running; QEMU killed after ${elapsed}s"
+  show_tail
+  exit 125
+fi
 if [ $timed_out -eq 1 ]; then
   say "TIMEOUT: guest did not finish within ${timeout}s; QEMU killed"
   show_tail

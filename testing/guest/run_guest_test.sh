@@ -2,8 +2,9 @@
 # Tests of the harness itself (run_guest.sh), against QEMU's reference
 # virtiofsd so they do not depend on vfsd: the guest script's exit status and
 # its $VFSD_OUT bytes reach the host intact, --add files arrive, a guest that
-# never finishes is killed at --timeout (exit 124, no QEMU left behind), and
-# bad invocations fail fast with 125.
+# never finishes is killed at --timeout (exit 124, no QEMU left behind), a
+# dead --watch-pid daemon stops the guest early (125), and bad invocations
+# fail fast with 125.
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -67,12 +68,23 @@ grep -q 'TIMEOUT' "$TMP/run2.err" || fail "timeout: no TIMEOUT reason printed"
 # QEMU's command line names the initrd in the workdir we chose.
 if pgrep -f "$TMP/hangwork/initrd" >/dev/null; then fail "QEMU still running after the timeout"; fi
 
-# 3. Bad invocations fail before booting anything.
+# 3. The daemon dies mid-run: the guest is stopped long before --timeout.
+start_daemon
+sleep 3 &
+fake_daemon=$!
+# (A timeout would exit 124, so 125 + the reason proves the early stop.)
+"$here/run_guest.sh" --socket "$SOCK" --script "$TMP/hang.sh" --timeout 300 \
+  --watch-pid "$fake_daemon" 2>"$TMP/run3.err"
+rc=$?
+[ $rc -eq 125 ] || fail "dead daemon: got $rc, want 125"
+grep -q "daemon (pid $fake_daemon) exited" "$TMP/run3.err" || fail "dead daemon: reason not printed"
+
+# 4. Bad invocations fail before booting anything.
 stop_daemon
-"$here/run_guest.sh" --socket "$SOCK" --script "$TMP/status.sh" 2>"$TMP/run3.err"
+"$here/run_guest.sh" --socket "$SOCK" --script "$TMP/status.sh" 2>"$TMP/run4.err"
 rc=$?
 [ $rc -eq 125 ] || fail "missing socket: got $rc, want 125"
-grep -q 'not a listening unix socket' "$TMP/run3.err" || fail "missing socket: reason not printed"
+grep -q 'not a listening unix socket' "$TMP/run4.err" || fail "missing socket: reason not printed"
 "$here/run_guest.sh" --bogus 2>/dev/null
 [ $? -eq 125 ] || fail "unknown flag: want 125"
 
