@@ -201,12 +201,13 @@ absl::Status FakeVmm::SendMemory() {
       return absl::FailedPreconditionError(absl::StrCat(
           regions.size(), " regions but the daemon has ", max_mem_slots_, " slots"));
     }
-    for (size_t i = 0; i < regions.size(); ++i) {
+    for (size_t i = regions_added_; i < regions.size(); ++i) {
       const vu::SingleMemoryRegion msg{0, memory_->WireRegion(i)};
       const int fd = regions[i].fd;
       absl::Status status =
           SendMessage(Request::kAddMemReg, AsBytes(msg), {&fd, 1}, /*need_reply=*/true);
       if (!status.ok()) return status;
+      regions_added_ = i + 1;
     }
     return absl::OkStatus();
   }
@@ -283,6 +284,11 @@ absl::Status FakeVmm::StartDevice() {
             << (has_protocol_feature(vu::kProtocolConfigureMemSlots) ? "ADD_MEM_REG"
                                                                      : "SET_MEM_TABLE");
   return absl::OkStatus();
+}
+
+absl::Status FakeVmm::Restart() {
+  if (queues_.empty()) return absl::FailedPreconditionError("device was never started");
+  return StartDevice();
 }
 
 absl::StatusOr<uint32_t> FakeVmm::GetVringBase(uint32_t queue) {

@@ -19,6 +19,10 @@
 //             (vuf_start unmasks after vhost_dev_start)
 //   stop:     [SET_STATUS(0)]; SET_VRING_ENABLE(q, 0) for every queue;
 //             GET_VRING_BASE per queue
+//   restart:  the start sequence again on fresh rings (a guest reboot);
+//             with ADD_MEM_REG only regions not yet added are sent, as
+//             QEMU's vhost_user_add_remove_regions diffs against what the
+//             back-end already has, while SET_MEM_TABLE is always resent
 // NEED_REPLY is set exactly where QEMU sets it when REPLY_ACK is negotiated:
 // SET_MEM_TABLE, each ADD_MEM_REG, SET_BACKEND_REQ_FD. QEMU acks every
 // protocol feature the back-end offers except CONFIG (vhost-user-fs has no
@@ -78,6 +82,9 @@ class FakeVmm {
   absl::Status Handshake();
   // The stop sequence; returns each queue's GET_VRING_BASE.
   absl::StatusOr<std::vector<uint32_t>> Stop();
+  // After Stop(): the start sequence again with new, empty rings. Queue
+  // references (and FuseClients built on them) from before are invalid.
+  absl::Status Restart();
   absl::StatusOr<uint32_t> GetVringBase(uint32_t queue);
   // Closes the socket as QEMU does when the VM quits.
   void Disconnect();
@@ -126,6 +133,7 @@ class FakeVmm {
   std::unique_ptr<FakeGuestMemory> memory_;
   std::vector<std::unique_ptr<VirtqueueDriver>> queues_;
   std::vector<int> masked_call_fds_;  // QEMU's per-queue masked notifiers
+  size_t regions_added_ = 0;          // ADD_MEM_REG already sent for these
   int backend_channel_fd_ = -1;
   uint64_t backend_features_ = 0;
   uint64_t acked_features_ = 0;

@@ -169,6 +169,30 @@ TEST_P(FakeVmmTest, StopReportsAvailIndexAsVringBase) {
   EXPECT_EQ(expected, 6u);
 }
 
+// Stop, then start again on fresh rings (avail/used indices back to 0): the
+// daemon must serve the new queues. The FUSE session lives on in the
+// daemon, so no second INIT is sent.
+TEST_P(FakeVmmTest, RestartsOnFreshRingsAfterStop) {
+  auto session = StartOrDie();
+  ASSERT_NE(session, nullptr);
+  ASSERT_TRUE(session->fuse->GetAttr(FUSE_ROOT_ID).ok());
+  FakeVmm& vmm = *session->vmm;
+  ASSERT_TRUE(vmm.Stop().ok());
+  const size_t sent_before = vmm.sent().size();
+  absl::Status restarted = vmm.Restart();
+  ASSERT_TRUE(restarted.ok()) << restarted;
+  // No memory is re-added in ADD_MEM_REG mode.
+  for (size_t i = sent_before; i < vmm.sent().size(); ++i) {
+    EXPECT_NE(vmm.sent()[i], vu::Request::kAddMemReg);
+  }
+  absl::StatusOr<std::unique_ptr<FuseClient>> fuse =
+      FuseClient::Create(&vmm.memory(), &vmm.request_queue(0), &vmm.hiprio_queue());
+  ASSERT_TRUE(fuse.ok());
+  absl::StatusOr<fuse_attr_out> attr = (*fuse)->GetAttr(FUSE_ROOT_ID);
+  ASSERT_TRUE(attr.ok()) << attr.status();
+  EXPECT_TRUE(S_ISDIR(attr->attr.mode));
+}
+
 TEST_P(FakeVmmTest, DaemonSurvivesOrExitsCleanlyOnDisconnect) {
   auto session = StartOrDie();
   ASSERT_NE(session, nullptr);
