@@ -66,7 +66,7 @@ absl::StatusOr<InitReply> NegotiateInit(absl::string_view args,
   reply.out.major = kFuseMajor;
   reply.out.minor = kFuseMaxMinor;
   if (in.major < kFuseMajor) {
-    LOG(ERROR) << "guest speaks FUSE " << in.major << "." << in.minor << ", need 7.x";
+    LOG_EVERY_N(ERROR, 100) << "guest speaks FUSE " << in.major << "." << in.minor << ", need 7.x";
     return ErrnoStatus(EPROTO, "unsupported FUSE major");
   }
   if (in.major > kFuseMajor) {

@@ -105,7 +105,7 @@ void HandleWrite(const OpEnv& env, FuseRequestPtr req) {
   // be exactly as long as the request says.
   const size_t present = req->in_args_length() - in_size;
   if (in.size != present) {
-    LOG(WARNING) << "WRITE claims " << in.size << " bytes but carries " << present;
+    LOG_EVERY_N(WARNING, 100) << "WRITE claims " << in.size << " bytes but carries " << present;
     return req->ReplyError(EINVAL);
   }
   if (in.size > env.options.max_write) return req->ReplyError(EINVAL);

@@ -41,7 +41,7 @@ void HandleForget(const OpEnv& env, FuseRequestPtr req) {
   fuse_forget_in in;
   // No reply exists for FORGET, so a malformed one is only logged.
   if (!req->args().Read(&in)) {
-    LOG(WARNING) << "short FORGET ignored";
+    LOG_EVERY_N(WARNING, 100) << "short FORGET ignored";
   } else {
     env.backend.Forget(req->node(), in.nlookup);
   }
@@ -51,13 +51,13 @@ void HandleForget(const OpEnv& env, FuseRequestPtr req) {
 void HandleBatchForget(const OpEnv& env, FuseRequestPtr req) {
   fuse_batch_forget_in in;
   if (!req->args().Read(&in)) {
-    LOG(WARNING) << "short BATCH_FORGET ignored";
+    LOG_EVERY_N(WARNING, 100) << "short BATCH_FORGET ignored";
     return req->ReplyNone();
   }
   // The count comes from the guest: only forget what the request holds.
   const size_t present = req->args().rest().size() / sizeof(fuse_forget_one);
   if (in.count > present) {
-    LOG(WARNING) << "BATCH_FORGET claims " << in.count << " entries but holds " << present
+    LOG_EVERY_N(WARNING, 100) << "BATCH_FORGET claims " << in.count << " entries but holds " << present
                  << "; ignored";
     return req->ReplyNone();
   }

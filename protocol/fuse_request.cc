@@ -52,7 +52,7 @@ bool FuseRequest::WriteHeader(size_t payload_size, int32_t error) {
 void FuseRequest::ReplyError(int err) {
   if (err <= 0 || err >= 4096) err = EIO;
   if (!WriteHeader(0, -err)) {
-    LOG(WARNING) << "FUSE opcode " << header_.opcode << ": no room for a reply header ("
+    LOG_EVERY_N(WARNING, 100) << "FUSE opcode " << header_.opcode << ": no room for a reply header ("
                  << out_capacity_ << " bytes)";
     Finish(0);
     return;
@@ -71,7 +71,7 @@ void FuseRequest::ReplyStatus(const absl::Status& status) {
 
 void FuseRequest::ReplyOk(const void* body, size_t size, const void* body2, size_t size2) {
   if (!WriteHeader(size + size2, 0)) {
-    LOG(WARNING) << "FUSE opcode " << header_.opcode << ": reply of "
+    LOG_EVERY_N(WARNING, 100) << "FUSE opcode " << header_.opcode << ": reply of "
                  << sizeof(fuse_out_header) + size + size2 << " bytes does not fit the "
                  << out_capacity_ << "-byte reply buffer";
     ReplyError(EIO);

@@ -12,6 +12,9 @@
 #include "protocol/fuse_ops.h"
 #include "protocol/iovec_io.h"
 
+// Malformed requests are logged with LOG_EVERY_N: a hostile guest must not
+// be able to flood the host's logs.
+
 namespace vfsd {
 namespace {
 
@@ -74,7 +77,7 @@ void FuseSession::HandleRequest(absl::Span<const iovec> in, absl::Span<const iov
   // guest's (which it may rewrite concurrently).
   fuse_in_header header;
   if (CopyFromIovecs(in, 0, &header, sizeof(header)) != sizeof(header)) {
-    LOG(WARNING) << "FUSE request shorter than its header; dropped";
+    LOG_EVERY_N(WARNING, 100) << "FUSE request shorter than its header; dropped";
     done(0);
     return;
   }
@@ -86,7 +89,7 @@ void FuseSession::HandleRequest(absl::Span<const iovec> in, absl::Span<const iov
   if (!no_reply && req->out_capacity() < sizeof(fuse_out_header)) {
     // Nowhere to say anything: do not act on a request whose outcome the
     // guest could never learn.
-    LOG(WARNING) << "FUSE opcode " << opcode << " without room for a reply; dropped";
+    LOG_EVERY_N(WARNING, 100) << "FUSE opcode " << opcode << " without room for a reply; dropped";
     return req->ReplyNone();
   }
   auto fail = [&req, no_reply](int err) {
@@ -97,7 +100,7 @@ void FuseSession::HandleRequest(absl::Span<const iovec> in, absl::Span<const iov
   // The header's length must describe exactly the bytes the guest gave us.
   const size_t in_length = IovecTotalLength(in);
   if (header.len != in_length) {
-    LOG(WARNING) << "FUSE opcode " << opcode << ": header len " << header.len << " but "
+    LOG_EVERY_N(WARNING, 100) << "FUSE opcode " << opcode << ": header len " << header.len << " but "
                  << in_length << " bytes present";
     return fail(EINVAL);
   }
@@ -111,7 +114,7 @@ void FuseSession::HandleRequest(absl::Span<const iovec> in, absl::Span<const iov
     return fail(EIO);
   }
   if ((state & kInitialisedBit) != 0 && opcode == FUSE_INIT) {
-    LOG(WARNING) << "second FUSE INIT refused";
+    LOG_EVERY_N(WARNING, 100) << "second FUSE INIT refused";
     return fail(EIO);
   }
   if (NeedsNode(opcode) && header.nodeid == 0) return fail(EINVAL);
@@ -122,7 +125,7 @@ void FuseSession::HandleRequest(absl::Span<const iovec> in, absl::Span<const iov
   if (opcode == FUSE_WRITE) {
     copy_length = std::min(args_length, sizeof(fuse_write_in));
   } else if (args_length > std::max<size_t>(options_.max_write, kMaxXattrValue) + 4096) {
-    LOG(WARNING) << "FUSE opcode " << opcode << " with " << args_length
+    LOG_EVERY_N(WARNING, 100) << "FUSE opcode " << opcode << " with " << args_length
                  << " bytes of arguments refused";
     return fail(EINVAL);
   }
