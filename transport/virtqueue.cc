@@ -230,11 +230,20 @@ SharedEventFd Virtqueue::PublishUsedLocked() {
 }
 
 void Virtqueue::SetCallFd(SharedEventFd fd) {
-  std::lock_guard<std::mutex> lock(mu_);
-  call_fd_ = std::move(fd);
-  // A new notifier may have missed interrupts the old one got (QEMU swaps
-  // between masked and guest notifiers): make the next decision signal.
-  signalled_used_valid_ = false;
+  bool published;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (fd == call_fd_) return;
+    call_fd_ = fd;
+    // Interrupts already sent went to the old notifier (QEMU swaps masked and
+    // guest notifiers while the ring runs); make the next decision signal.
+    published = signalled_used_valid_;
+    signalled_used_valid_ = false;
+  }
+  // If anything was published, tell the new notifier now: a driver waiting
+  // on it for a completion signalled on the old one would otherwise sleep
+  // forever. A spurious interrupt only costs the driver a look at the ring.
+  if (published) SignalEventFd(fd);
 }
 
 void Virtqueue::SetErrFd(SharedEventFd fd) {

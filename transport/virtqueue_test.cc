@@ -233,6 +233,17 @@ TEST_F(VirtqueueTest, CallFdCanBeReplacedAndRemoved) {
   EXPECT_EQ(ring_.UsedIdx(), 2);
 }
 
+TEST_F(VirtqueueTest, NewCallFdIsSignalledIfCompletionsWentToTheOldOne) {
+  auto queue = Create();
+  PostChain(0);
+  ring_.PublishAvail();
+  PopOne(*queue)->Complete(0);
+  EXPECT_EQ(Drain(call_), 1u);  // went to the (masked) old notifier
+  SharedEventFd guest = MakeEventFd();
+  queue->SetCallFd(guest);
+  EXPECT_EQ(Drain(guest), 1u);  // so the new one hears about it too
+}
+
 class LargeVirtqueueTest : public VirtqueueTest {
  protected:
   LargeVirtqueueTest() : VirtqueueTest(256) {}
