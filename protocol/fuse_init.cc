@@ -85,7 +85,7 @@ absl::StatusOr<InitReply> NegotiateInit(absl::string_view args,
   uint64_t flags = offered & WantedFlags(options);
   if (init_ext) flags |= FUSE_INIT_EXT;
 
-  const uint32_t max_write = std::max(options.max_write, kPageSize);
+  const uint32_t max_write = std::max(options.max_write, kMinMaxWrite);
   reply.out.minor = minor;
   reply.out.max_readahead = in.max_readahead;
   reply.out.flags = static_cast<uint32_t>(flags);

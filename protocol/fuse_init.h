@@ -22,6 +22,8 @@ namespace vfsd {
 // The oldest and newest protocol minors this daemon speaks (major 7).
 inline constexpr uint32_t kFuseMajor = FUSE_KERNEL_VERSION;
 inline constexpr uint32_t kFuseMaxMinor = FUSE_KERNEL_MINOR_VERSION;
+// The smallest max_write advertised (one 4 KiB page).
+inline constexpr uint32_t kMinMaxWrite = 4096;
 
 // What every request decoder needs to know about the negotiated session.
 struct NegotiatedProtocol {

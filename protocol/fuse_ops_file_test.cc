@@ -196,6 +196,18 @@ TEST_F(FileOpsTest, WriteSizeMustMatchPayload) {
   EXPECT_EQ(h_.Call(FUSE_WRITE, 5, Bytes(in) + std::string(in.size, 'x')).error(), EINVAL);
 }
 
+TEST(FileOpsMaxWriteTest, TinyMaxWriteIsRaisedToOnePageLikeInit) {
+  FuseSessionOptions options;
+  options.max_write = 100;
+  FuseHarness h(options);
+  EXPECT_EQ(h.Init().As<fuse_init_out>().max_write, 4096u);
+  EXPECT_CALL(h.backend, Write(_, 5, 1, 0, _, _, _)).WillOnce(CompleteArg<6>(size_t{4096}));
+  fuse_write_in in = {};
+  in.fh = 1;
+  in.size = 4096;
+  EXPECT_EQ(h.Call(FUSE_WRITE, 5, Bytes(in) + std::string(4096, 'w')).error(), 0);
+}
+
 TEST_F(FileOpsTest, FlushReleaseFsync) {
   EXPECT_CALL(h_.backend, Flush(_, 5, 2, 0xabcu, _)).WillOnce(CompleteArg<4>(absl::OkStatus()));
   fuse_flush_in fl = {};

@@ -56,10 +56,17 @@ bool NeedsNode(uint32_t opcode) {
   }
 }
 
+// The kernel cannot use a max_write below one page; INIT advertises at least
+// that, so WRITE validation must use the same value.
+FuseSessionOptions Normalize(FuseSessionOptions options) {
+  options.max_write = std::max<uint32_t>(options.max_write, kMinMaxWrite);
+  return options;
+}
+
 }  // namespace
 
 FuseSession::FuseSession(Backend& backend, FuseSessionOptions options)
-    : backend_(backend), options_(std::move(options)) {}
+    : backend_(backend), options_(Normalize(std::move(options))) {}
 
 FuseSession::~FuseSession() = default;
 
