@@ -1,5 +1,7 @@
 #include "backends/passthrough/fs_credentials.h"
 
+#include <sched.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -37,6 +39,15 @@ ScopedFsCredentials::ScopedFsCredentials(const RequestContext& ctx, bool enabled
     switched_uid_ = true;
     if (CurrentFsUid() != ctx.uid) status_ = ErrnoStatus(EPERM, "setfsuid");
   }
+}
+
+absl::Status EnsureThreadUmaskZero() {
+  thread_local bool done = false;
+  if (done) return absl::OkStatus();
+  if (::unshare(CLONE_FS) != 0) return ErrnoFromLastError("unshare(CLONE_FS)");
+  ::umask(0);
+  done = true;
+  return absl::OkStatus();
 }
 
 ScopedFsCredentials::~ScopedFsCredentials() {

@@ -45,6 +45,14 @@ class ScopedFsCredentials {
   absl::Status status_;
 };
 
+// Gives the calling thread its own filesystem context (unshare(CLONE_FS):
+// cwd, root and umask) with umask 0, once per thread. Creation calls then
+// apply exactly the mode the guest computed with its own umask, without
+// changing the process umask, which would also loosen every file and socket
+// the rest of the daemon creates (the vhost-user socket among them). The
+// approach of virtiofsd. Cheap after the first call on a thread.
+absl::Status EnsureThreadUmaskZero();
+
 }  // namespace vfsd
 
 #endif  // VFSD_BACKENDS_PASSTHROUGH_FS_CREDENTIALS_H_

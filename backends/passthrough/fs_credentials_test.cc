@@ -1,5 +1,6 @@
 #include "backends/passthrough/fs_credentials.h"
 
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -55,6 +56,19 @@ TEST(ScopedFsCredentialsTest, RootCallerKeepsRoot) {
   ScopedFsCredentials creds(RequestContext{0, 0, 1}, /*enabled=*/true);
   EXPECT_TRUE(creds.status().ok());
   EXPECT_EQ(FsUid(), 0u);
+}
+
+TEST(EnsureThreadUmaskZeroTest, OnlyThisThreadsUmaskChanges) {
+  const mode_t process_umask = ::umask(022);
+  ::umask(022);
+  mode_t seen_in_thread = 0777;
+  std::thread([&] {
+    ASSERT_TRUE(EnsureThreadUmaskZero().ok());
+    ASSERT_TRUE(EnsureThreadUmaskZero().ok());  // idempotent
+    seen_in_thread = ::umask(0);
+  }).join();
+  EXPECT_EQ(seen_in_thread, 0u);
+  EXPECT_EQ(::umask(process_umask), 022u);  // the process umask is untouched
 }
 
 }  // namespace

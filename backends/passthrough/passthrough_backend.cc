@@ -66,9 +66,6 @@ absl::StatusOr<std::unique_ptr<Backend>> PassthroughBackend::Create(const Backen
   }
   absl::StatusOr<struct statx> stx = StatxFd(root_fd.get());
   if (!stx.ok()) return stx.status();
-  // The guest applies its own umask (FUSE sends it with MKNOD/MKDIR/CREATE);
-  // the daemon's must not mask the result a second time (as virtiofsd).
-  ::umask(0);
   LOG(INFO) << "passthrough: sharing " << config.shared_dir << (config.readonly ? " (read-only)" : "");
   return std::unique_ptr<Backend>(new PassthroughBackend(config, std::move(proc_self_fd),
                                                          std::move(root_fd), KeyFromStatx(*stx)));

@@ -26,8 +26,9 @@
 // default_permissions). Modifying operations run with the caller's
 // fsuid/fsgid on the worker thread (fs_credentials.h) so created files get
 // the caller's ownership and the host enforces permissions. ACCESS is
-// decided from the caller's uid/gid (access_check.h). The factory sets the
-// process umask to 0: the guest sends its own umask with each creation.
+// decided from the caller's uid/gid (access_check.h). Creations run with a
+// per-thread umask of 0 (EnsureThreadUmaskZero): the guest sends its own
+// umask with each creation and the backend applies it.
 #ifndef VFSD_BACKENDS_PASSTHROUGH_PASSTHROUGH_BACKEND_H_
 #define VFSD_BACKENDS_PASSTHROUGH_PASSTHROUGH_BACKEND_H_
 

@@ -61,6 +61,7 @@ absl::StatusOr<std::shared_ptr<Inode>> PassthroughBackend::DirForName(NodeId par
   absl::StatusOr<std::shared_ptr<Inode>> dir = GetInode(parent);
   if (!dir.ok()) return dir.status();
   if ((*dir)->type != S_IFDIR) return ErrnoStatus(ENOTDIR, "parent");
+  if (absl::Status status = EnsureThreadUmaskZero(); !status.ok()) return status;
   std::memcpy(cname, name.data(), name.size());
   cname[name.size()] = '\0';
   return dir;
@@ -303,6 +304,7 @@ void PassthroughBackend::TmpFile(const RequestContext& ctx, NodeId parent, uint3
   absl::StatusOr<std::shared_ptr<Inode>> dir = GetInode(parent);
   if (!dir.ok()) return done(dir.status());
   if ((*dir)->type != S_IFDIR) return done(ErrnoStatus(ENOTDIR, "tmpfile"));
+  if (absl::Status status = EnsureThreadUmaskZero(); !status.ok()) return done(status);
   // O_TMPFILE requires write access; an unnamed read-only file is useless.
   if ((flags & O_ACCMODE) == O_RDONLY || (flags & O_ACCMODE) == O_ACCMODE) {
     return done(ErrnoStatus(EINVAL, "tmpfile: access mode"));
