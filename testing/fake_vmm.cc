@@ -248,7 +248,8 @@ absl::Status FakeVmm::StartDevice() {
   queues_.clear();
   for (uint32_t q = 0; q < nvqs; ++q) {
     absl::StatusOr<std::unique_ptr<VirtqueueDriver>> vq =
-        VirtqueueDriver::Create(memory_.get(), options_.queue_size, event_idx);
+        VirtqueueDriver::Create(memory_.get(), options_.queue_size, event_idx,
+                                options_.initial_ring_index);
     if (!vq.ok()) return vq.status();
     queues_.push_back(std::move(*vq));
     VirtqueueDriver& d = *queues_.back();

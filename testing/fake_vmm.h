@@ -67,6 +67,9 @@ struct FakeVmmOptions {
   bool indirect_desc = true;   // ack VIRTIO_RING_F_INDIRECT_DESC if offered
   bool reply_ack = true;       // ack REPLY_ACK if offered
   bool backend_req = true;     // ack BACKEND_REQ and send a socketpair end
+  // Ring indices to start from (sent as SET_VRING_BASE); near 65535 this
+  // tests the daemon's index wrap-around.
+  uint16_t initial_ring_index = 0;
 };
 
 class FakeVmm {

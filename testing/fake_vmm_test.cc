@@ -158,6 +158,27 @@ TEST_P(FakeVmmTest, ServesRequestsWithoutOptionalRingFeaturesAndOnTwoQueues) {
   }
 }
 
+// Rings that start just below 65536 (as after migration) make the daemon's
+// 16-bit avail/used indices wrap, with and without EVENT_IDX.
+TEST_P(FakeVmmTest, RingIndicesWrapAround) {
+  for (bool event_idx : {true, false}) {
+    SCOPED_TRACE(event_idx ? "event_idx" : "flags");
+    FakeVmmSessionOptions options;
+    options.vmm.initial_ring_index = 65530;
+    options.vmm.event_idx = event_idx;
+    auto session = StartOrDie(options);
+    ASSERT_NE(session, nullptr);
+    for (int i = 0; i < 20; ++i) {
+      absl::StatusOr<fuse_attr_out> attr = session->fuse->GetAttr(FUSE_ROOT_ID);
+      ASSERT_TRUE(attr.ok()) << "request " << i << ": " << attr.status();
+    }
+    EXPECT_EQ(session->vmm->request_queue().avail_idx(), 15);  // 65530 + INIT + 20
+    absl::StatusOr<std::vector<uint32_t>> bases = session->vmm->Stop();
+    ASSERT_TRUE(bases.ok()) << bases.status();
+    EXPECT_EQ((*bases)[1], 15u);
+  }
+}
+
 TEST_P(FakeVmmTest, StopReportsAvailIndexAsVringBase) {
   auto session = StartOrDie();
   ASSERT_NE(session, nullptr);

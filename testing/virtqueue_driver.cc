@@ -37,7 +37,7 @@ void StoreRelease(T* p, T v) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<VirtqueueDriver>> VirtqueueDriver::Create(
-    FakeGuestMemory* memory, uint16_t size, bool event_idx) {
+    FakeGuestMemory* memory, uint16_t size, bool event_idx, uint16_t start_index) {
   if (size == 0 || (size & (size - 1)) != 0 || size > 32768) {
     return absl::InvalidArgumentError(absl::StrCat("bad virtqueue size ", size));
   }
@@ -69,6 +69,13 @@ absl::StatusOr<std::unique_ptr<VirtqueueDriver>> VirtqueueDriver::Create(
     q->indirect_gpa_[i] = *table;
   }
   q->num_free_ = size;
+  // Both rings (and both event fields) as a previous device/driver pair
+  // would have left them after `start_index` completed requests.
+  q->avail_idx_ = q->kicked_idx_ = q->last_used_idx_ = start_index;
+  q->avail_->idx = start_index;
+  q->used_->idx = start_index;
+  *UsedEvent(q->avail_, size) = start_index;
+  *AvailEvent(q->used_, size) = start_index;
   q->kick_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   q->call_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (q->kick_fd_ < 0 || q->call_fd_ < 0) return ErrnoFromLastError("eventfd");

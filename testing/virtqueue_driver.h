@@ -71,10 +71,14 @@ class VirtqueueDriver {
   static constexpr size_t kMaxChainLength = 64;
 
   // Allocates the rings (and indirect tables) in `memory` and two eventfds.
-  // `size` must be a power of two ≤ 32768.
+  // `size` must be a power of two ≤ 32768. A non-zero `start_index` makes
+  // the queue look like one that already carried that many requests (as
+  // after migration: the VMM then sends it in SET_VRING_BASE), so tests can
+  // push the daemon's 16-bit indices across the wrap.
   static absl::StatusOr<std::unique_ptr<VirtqueueDriver>> Create(FakeGuestMemory* memory,
                                                                  uint16_t size,
-                                                                 bool event_idx);
+                                                                 bool event_idx,
+                                                                 uint16_t start_index = 0);
   ~VirtqueueDriver();
   VirtqueueDriver(const VirtqueueDriver&) = delete;
   VirtqueueDriver& operator=(const VirtqueueDriver&) = delete;
