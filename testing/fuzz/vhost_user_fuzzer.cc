@@ -1,0 +1,238 @@
+// libFuzzer target: the vhost-user back-end message handling
+// (ReadVhostUserMessage + VhostUserDevice::Handle), driven in-process over a
+// socketpair exactly as ServeVhostUserConnection drives it, with memfds and
+// eventfds attached per fuzzed control bits. The front-end is trusted to be a
+// VMM but not to be bug-free, so no message sequence may crash, hang, leak an
+// fd or produce a reply the protocol does not allow.
+//
+// Input format (see gen_corpus.py):
+//   u8 options        : num_request_queues = 1 + (options & 3)
+//   then records until the input ends:
+//   u8 control        : bit0 attach fds; bits1-3 fd count - 1; bit4 eventfds
+//                       instead of memfds; bit5 kick every eventfd sent so far
+//                       after the message; bit6 fill new memfds with the next
+//                       input byte; bit7 alternate memfd/eventfd
+//   u32 request, u32 flags, u32 size   (the 12-byte vhost-user header)
+//   min(size, 4096) payload bytes (zero-padded if the input runs out)
+//   A header with size > 4096 is sent alone and the socket shut down: the
+//   reader must refuse it without waiting for the payload.
+#include <dirent.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "glog/logging.h"
+#include "testing/fuzz/fuzz_input.h"
+#include "transport/queue_request.h"
+#include "transport/unique_fd.h"
+#include "transport/vhost_user_device.h"
+#include "transport/vhost_user_message.h"
+#include "transport/vhost_user_protocol.h"
+
+namespace vfsd {
+namespace {
+
+namespace vu = vhost_user;
+
+// Guest RAM files handed to the device: big enough for any ring layout the
+// fuzzer may point at, sparse so creating one costs nothing.
+constexpr off_t kMemfdSize = 1 << 20;
+constexpr size_t kFillBytes = 64 << 10;
+
+#define FUZZ_CHECK(cond)                                                   \
+  do {                                                                     \
+    if (!(cond)) {                                                         \
+      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,      \
+                   __LINE__, #cond);                                       \
+      std::abort();                                                        \
+    }                                                                      \
+  } while (0)
+
+// Completes every chain a started ring pops, after touching every writable
+// byte (a bad translation would fault here).
+class TouchingHandler : public RequestHandler {
+ public:
+  void HandleRequest(QueueRequest request) override {
+    for (const iovec& iov : request.writable()) std::memset(iov.iov_base, 0xa5, iov.iov_len);
+    uint64_t sum = 0;
+    for (const iovec& iov : request.readable()) {
+      const uint8_t* p = static_cast<const uint8_t*>(iov.iov_base);
+      for (size_t i = 0; i < iov.iov_len; i += 4096) sum += p[i];
+    }
+    sink_.fetch_add(sum, std::memory_order_relaxed);
+    request.Complete(static_cast<uint32_t>(request.writable_bytes()));
+  }
+
+ private:
+  std::atomic<uint64_t> sink_{0};
+};
+
+int CountOpenFds() {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  int count = 0;
+  while (readdir(dir) != nullptr) ++count;
+  closedir(dir);
+  return count;
+}
+
+bool HasInherentReply(uint32_t request) {
+  switch (static_cast<vu::Request>(request)) {
+    case vu::Request::kGetFeatures:
+    case vu::Request::kGetProtocolFeatures:
+    case vu::Request::kGetQueueNum:
+    case vu::Request::kGetMaxMemSlots:
+    case vu::Request::kGetVringBase:
+    case vu::Request::kGetConfig:
+    case vu::Request::kGetInflightFd:
+    case vu::Request::kGetStatus:
+      return true;
+    default:
+      return false;
+  }
+}
+
+UniqueFd MakeMemfd(int fill, uint8_t pattern) {
+  UniqueFd fd(memfd_create("vfsd-fuzz-guest", MFD_CLOEXEC));
+  FUZZ_CHECK(fd.valid());
+  FUZZ_CHECK(ftruncate(fd.get(), kMemfdSize) == 0);
+  if (fill) {
+    static std::vector<uint8_t> buffer(kFillBytes);
+    std::memset(buffer.data(), pattern, buffer.size());
+    FUZZ_CHECK(pwrite(fd.get(), buffer.data(), buffer.size(), 0) ==
+               static_cast<ssize_t>(buffer.size()));
+  }
+  return fd;
+}
+
+// Sends header + payload with `fds` attached, as QEMU does (one sendmsg).
+void SendMessage(int sock, const vu::MessageHeader& header, const std::vector<uint8_t>& payload,
+                 const std::vector<UniqueFd>& fds) {
+  iovec iov[2] = {{const_cast<vu::MessageHeader*>(&header), sizeof(header)},
+                  {const_cast<uint8_t*>(payload.data()), payload.size()}};
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = payload.empty() ? 1 : 2;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * vu::kMaxFdsPerMessage)];
+  if (!fds.empty()) {
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    for (size_t i = 0; i < fds.size(); ++i) {
+      const int raw = fds[i].get();
+      std::memcpy(CMSG_DATA(c) + i * sizeof(int), &raw, sizeof(int));
+    }
+  }
+  const size_t total = sizeof(header) + payload.size();
+  FUZZ_CHECK(sendmsg(sock, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(total));
+}
+
+void RunSession(FuzzInput& in) {
+  VhostUserDeviceOptions options;
+  options.num_request_queues = 1 + (in.U8() & 3);
+  TouchingHandler handler;
+  int pair[2];
+  FUZZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
+  UniqueFd front(pair[0]), back(pair[1]);
+  // Our copies of every eventfd sent, so a record can kick started rings.
+  std::vector<UniqueFd> kicks;
+
+  VhostUserDevice device(options, &handler);
+  VhostUserMessage message;
+  while (!in.empty()) {
+    const uint8_t control = in.U8();
+    vu::MessageHeader header;
+    header.request = in.U32();
+    header.flags = in.U32();
+    header.size = in.U32();
+
+    std::vector<UniqueFd> fds;
+    if (control & 1) {
+      const int count = 1 + ((control >> 1) & 7);
+      const uint8_t pattern = (control & 0x40) ? in.U8() : 0;
+      for (int i = 0; i < count; ++i) {
+        bool eventfd_kind = control & 0x10;
+        if (control & 0x80) eventfd_kind = (i & 1) != 0;
+        if (eventfd_kind) {
+          UniqueFd fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+          FUZZ_CHECK(fd.valid());
+          if (kicks.size() < 64) kicks.emplace_back(dup(fd.get()));
+          fds.push_back(std::move(fd));
+        } else {
+          fds.push_back(MakeMemfd(control & 0x40, pattern));
+        }
+      }
+    }
+
+    const bool oversized = header.size > kMaxVhostUserPayload;
+    std::vector<uint8_t> payload(oversized ? 0 : header.size);
+    in.Bytes(payload.data(), payload.size());
+    SendMessage(front.get(), header, payload, fds);
+    fds.clear();  // the device now holds its own copies
+    if (oversized) shutdown(front.get(), SHUT_WR);  // a blocking read would see EOF
+
+    absl::Status read = ReadVhostUserMessage(back.get(), &message);
+    if (oversized) FUZZ_CHECK(!read.ok());
+    if (!read.ok()) break;  // the session ends, as in ServeVhostUserConnection
+    FUZZ_CHECK(message.header.request == header.request);
+    FUZZ_CHECK(message.payload.size() == header.size);
+    FUZZ_CHECK(message.fds.size() <= vu::kMaxFdsPerMessage);
+
+    VhostUserDevice::Outcome outcome = device.Handle(message);
+    message.fds.clear();
+    // Only a request the front-end waits an inherent reply for may end the
+    // session, and only when it failed.
+    if (outcome.fatal) {
+      FUZZ_CHECK(HasInherentReply(header.request));
+      FUZZ_CHECK(!outcome.status.ok());
+      break;
+    }
+    if (outcome.has_reply) {
+      FUZZ_CHECK(outcome.status.ok());
+      FUZZ_CHECK(HasInherentReply(header.request));
+      FUZZ_CHECK(outcome.reply.size() == 8);  // u64 replies and VringState
+    } else {
+      FUZZ_CHECK(!HasInherentReply(header.request) || !outcome.status.ok());
+    }
+    if (control & 0x20) {
+      const uint64_t one = 1;
+      for (const UniqueFd& kick : kicks) (void)!write(kick.get(), &one, sizeof(one));
+    }
+  }
+  device.Shutdown();
+}
+
+}  // namespace
+}  // namespace vfsd
+
+extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
+  FLAGS_logtostderr = true;
+  FLAGS_minloglevel = 2;  // the device logs every refused message as a WARNING
+  google::InitGoogleLogging((*argv)[0]);
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const int fds_before = vfsd::CountOpenFds();
+  {
+    vfsd::FuzzInput in(data, size);
+    vfsd::RunSession(in);
+  }
+  // Every fd the device received must be closed or owned by something that
+  // went away with the device.
+  const int fds_after = vfsd::CountOpenFds();
+  FUZZ_CHECK(fds_after == fds_before);
+  return 0;
+}
