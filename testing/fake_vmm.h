@@ -23,6 +23,9 @@
 //             with ADD_MEM_REG only regions not yet added are sent, as
 //             QEMU's vhost_user_add_remove_regions diffs against what the
 //             back-end already has, while SET_MEM_TABLE is always resent
+// (With virtio-pci + KVM irqfd, set_guest_notifiers before vhost_dev_start
+// may also unmask vectors and send extra SET_VRING_CALLs depending on the
+// guest's MSI-X state; FakeVmm replays only the deterministic calls above.)
 // NEED_REPLY is set exactly where QEMU sets it when REPLY_ACK is negotiated:
 // SET_MEM_TABLE, each ADD_MEM_REG, SET_BACKEND_REQ_FD. QEMU acks every
 // protocol feature the back-end offers except CONFIG (vhost-user-fs has no
