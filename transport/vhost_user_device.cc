@@ -112,7 +112,6 @@ void VhostUserDevice::ResetState() {
   for (Vring& vring : vrings_) vring = Vring();
   memory_.Store(std::make_shared<const GuestMemory>());
   owner_ = false;
-  features_set_ = false;
   acked_features_ = 0;
   // Protocol features belong to the connection, not the device state: QEMU
   // does not renegotiate them after a reset.
@@ -231,7 +230,6 @@ absl::Status VhostUserDevice::SetFeatures(const VhostUserMessage& message) {
         "SET_FEATURES 0x%x acks features we did not offer (0x%x)", features, OfferedFeatures()));
   }
   acked_features_ = features;
-  features_set_ = true;
   // vhost-user.rst "Ring states": without VHOST_USER_F_PROTOCOL_FEATURES a
   // ring is enabled as soon as it starts; with it, rings start disabled and
   // wait for SET_VRING_ENABLE.

@@ -58,6 +58,7 @@ class VhostUserDevice {
   void Shutdown();
 
   // Introspection for tests.
+  bool has_owner() const { return owner_; }
   uint64_t acked_features() const { return acked_features_; }
   uint64_t acked_protocol_features() const { return acked_protocol_features_; }
   bool ring_running(uint32_t index) const;
@@ -107,7 +108,6 @@ class VhostUserDevice {
   GuestMemoryHolder memory_;
   std::vector<Vring> vrings_;
   bool owner_ = false;
-  bool features_set_ = false;
   uint64_t acked_features_ = 0;
   uint64_t acked_protocol_features_ = 0;
 };

@@ -6,7 +6,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
@@ -18,8 +22,46 @@ absl::Status PathError(int err, const std::string& path, const char* what) {
   return absl::ErrnoToStatus(err, absl::StrCat("vhost-user socket '", path, "': ", what));
 }
 
+enum class Liveness { kListening, kNotListening, kUnknown };
+
+// Looks `path` up in /proc/net/unix without touching the socket: a probe
+// connect() would be taken by a live single-connection daemon (vfsd,
+// virtiofsd) as its VMM, which then sees EOF and exits. Sockets bound in
+// another network namespace are not listed there (kUnknown).
+Liveness LivenessFromProc(const std::string& path) {
+  std::ifstream table("/proc/net/unix");
+  if (!table) return Liveness::kUnknown;
+  std::string line;
+  std::getline(table, line);  // header
+  bool seen = false;
+  while (std::getline(table, line)) {
+    // Num RefCount Protocol Flags Type St Inode Path
+    std::istringstream fields(line);
+    std::string num, refcount, protocol, flags, type, state, inode;
+    if (!(fields >> num >> refcount >> protocol >> flags >> type >> state >> inode)) continue;
+    std::string rest;
+    std::getline(fields, rest);
+    const size_t start = rest.find_first_not_of(' ');
+    if (start == std::string::npos || rest.compare(start, std::string::npos, path) != 0) {
+      continue;
+    }
+    seen = true;
+    // __SO_ACCEPTCON: the socket is listening.
+    if (std::strtoul(flags.c_str(), nullptr, 16) & 0x10000) return Liveness::kListening;
+  }
+  return seen ? Liveness::kNotListening : Liveness::kUnknown;
+}
+
 // True if something accepts connections on `addr` (a live daemon).
 bool SomeoneListens(const sockaddr_un& addr) {
+  switch (LivenessFromProc(addr.sun_path)) {
+    case Liveness::kListening:
+      return true;
+    case Liveness::kNotListening:
+      return false;
+    case Liveness::kUnknown:
+      break;  // fall back to a probe connection
+  }
   UniqueFd probe(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!probe.valid()) return false;
   int rc;

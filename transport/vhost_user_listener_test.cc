@@ -1,6 +1,7 @@
 #include "transport/vhost_user_listener.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -69,9 +70,15 @@ TEST(VhostUserListenerTest, LiveListenerMeansAddressInUse) {
   ASSERT_FALSE(second.ok());
   EXPECT_THAT(second.status().message(), HasSubstr("address in use"));
   EXPECT_THAT(second.status().message(), HasSubstr(path));
-  // The first one still works.
+  // The check did not connect to the live listener (a single-connection
+  // daemon would take the probe for its VMM); the first one still works.
   int client = ConnectTo(path);
   EXPECT_GE(client, 0);
+  auto conn = first->Accept();
+  ASSERT_TRUE(conn.ok());
+  pollfd pfd{first->fd(), POLLIN, 0};
+  EXPECT_EQ(poll(&pfd, 1, 0), 0);  // no other connection is queued
+  close(*conn);
   close(client);
   unlink(path.c_str());
 }
