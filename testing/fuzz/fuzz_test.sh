@@ -6,10 +6,14 @@
 # reproducer so it can be replayed by hand.
 #
 # Usage: fuzz_test.sh <target> <seconds>
+#        fuzz_test.sh <target> known-bugs   replays corpus/known_bugs/<target>-*
+#          with the harness' known-bug workarounds off; fails until fixed.
+# VFSD_FUZZ_SECONDS overrides <seconds> (--config=fuzz sets it).
 set -euo pipefail
 
 target="$1"
-seconds="${2:-20}"
+seconds="${VFSD_FUZZ_SECONDS:-${2:-20}}"
+[[ "${2:-}" == known-bugs ]] && seconds=known-bugs
 
 # The runfiles entry of this script is a symlink chain ending in the source
 # tree (tests run with --spawn_strategy=local); its grandparent's parent is
@@ -30,6 +34,16 @@ if [[ -z "${VFSD_FUZZ_CACHE:-}" ]]; then
 fi
 
 bin="$("$ws/testing/fuzz/build_fuzzer.sh" "$ws" "$target")"
+
+if [[ "$seconds" == known-bugs ]]; then
+  status=0
+  for input in "$ws/testing/fuzz/corpus/known_bugs/$target"-*; do
+    [[ -f "$input" ]] || continue
+    echo "=== replaying $input"
+    VFSD_FUZZ_KNOWN_BUGS=1 "$bin" -timeout=10 "$input" 2>&1 | tail -n 30 || status=1
+  done
+  exit "$status"
+fi
 
 artifacts="${TEST_UNDECLARED_OUTPUTS_DIR:-$tmp}"
 work="$tmp/corpus-$target"

@@ -166,7 +166,7 @@ void Run(FuzzInput& in) {
   // chain publishes the used index at once, and Pop keeps dropping while
   // avail idx is ahead; with the used ring's idx laid over the avail ring's
   // idx each publish advances avail idx too, so Pop never returns
-  // (reproducer: corpus/known_bugs/virtqueue_pop_spin). QueueWorker always
+  // (reproducer: corpus/known_bugs/virtqueue_fuzzer-pop_spin). QueueWorker always
   // pops inside a batch, which is not affected, so CI fuzzes that shape
   // batched unless VFSD_FUZZ_KNOWN_BUGS is set.
   bool batch = flags & 8;
