@@ -32,10 +32,13 @@ bool DirentWriter::Fits(size_t name_len) const {
 
 void DirentWriter::Add(const DirEntry& dirent, const Entry* entry) {
   const size_t name_len = dirent.name.size();
-  if (name_len == 0 || name_len > kMaxNameLength) {
-    // The kernel would reject the whole reply (namelen > FUSE_NAME_MAX).
-    LOG(WARNING) << "backend returned a directory entry name of " << name_len
-                 << " bytes; skipped";
+  if (name_len == 0 || name_len > kMaxNameLength ||
+      dirent.name.find_first_of(absl::string_view("/\0", 2)) != absl::string_view::npos) {
+    // The kernel fails the whole READDIR on such a name (fuse_parse_dirfile:
+    // namelen > FUSE_NAME_MAX or a '/'), so one bad host name would hide
+    // the rest of the directory.
+    LOG_EVERY_N(WARNING, 100) << "backend returned an invalid directory entry name of "
+                              << name_len << " bytes; skipped";
     return;
   }
   const size_t record = RecordSize(name_len, plus_);

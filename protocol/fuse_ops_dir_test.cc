@@ -216,6 +216,9 @@ TEST(DirentWriterTest, FitsAndDropsBadNames) {
   d.name = "";
   w.Add(d, nullptr);  // dropped: the kernel would reject a 0-length name
   EXPECT_EQ(w.count(), 0u);
+  d.name = "a/b";
+  w.Add(d, nullptr);  // dropped: the kernel rejects names with '/'
+  EXPECT_EQ(w.count(), 0u);
   d.name = "12345678";
   w.Add(d, nullptr);
   w.Add(d, nullptr);
