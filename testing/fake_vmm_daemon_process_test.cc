@@ -37,6 +37,7 @@ TEST(DaemonProcessTest, ReportsEarlyExit) {
   absl::StatusOr<std::string> socket = MakeSocketPath();
   ASSERT_TRUE(socket.ok());
   auto daemon = DaemonProcess::Spawn({"/bin/sh", "-c", "exit 3"}, *socket);
+  RemoveSocketPath(*socket);
   ASSERT_FALSE(daemon.ok());
   EXPECT_EQ(daemon.status().code(), absl::StatusCode::kFailedPrecondition);
 }
@@ -48,6 +49,7 @@ TEST(DaemonProcessTest, SendsOutputToLogFile) {
   const std::string log = *dir + "/daemon.log";
   auto daemon = DaemonProcess::Spawn({"/bin/sh", "-c", "echo to-stdout; echo to-stderr >&2"},
                                      *socket, absl::Seconds(5), log);
+  RemoveSocketPath(*socket);
   ASSERT_FALSE(daemon.ok());
   std::ifstream in(log);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -72,6 +74,7 @@ TEST(DaemonProcessTest, WaitsForSocketThenKillsAndReaps) {
   EXPECT_GE(*cpu, 0.0);
   const pid_t pid = (*daemon)->pid();
   (*daemon)->Kill();
+  RemoveSocketPath(*socket);
   EXPECT_FALSE((*daemon)->running());
   EXPECT_EQ(kill(pid, 0), -1);  // reaped: the pid is gone
 }

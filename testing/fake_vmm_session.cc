@@ -101,14 +101,17 @@ absl::StatusOr<std::unique_ptr<FakeVmmSession>> FakeVmmSession::Start(
   return session;
 }
 
+void RemoveSocketPath(const std::string& socket_path) {
+  if (socket_path.empty()) return;
+  unlink(socket_path.c_str());
+  const size_t slash = socket_path.rfind('/');
+  if (slash != std::string::npos) rmdir(socket_path.substr(0, slash).c_str());
+}
+
 FakeVmmSession::~FakeVmmSession() {
   if (vmm != nullptr) vmm->Disconnect();
   if (daemon != nullptr) daemon->Kill();
-  if (!socket_path.empty()) {
-    unlink(socket_path.c_str());
-    const size_t slash = socket_path.rfind('/');
-    if (slash != std::string::npos) rmdir(socket_path.substr(0, slash).c_str());
-  }
+  RemoveSocketPath(socket_path);
 }
 
 }  // namespace vfsd

@@ -43,6 +43,8 @@ absl::StatusOr<std::string> MakeTempDir(const std::string& prefix);
 // A socket path short enough for sockaddr_un (108 bytes): under
 // $TEST_TMPDIR if that fits, else in a fresh /tmp directory.
 absl::StatusOr<std::string> MakeSocketPath();
+// Removes a MakeSocketPath() socket and its directory.
+void RemoveSocketPath(const std::string& socket_path);
 
 struct FakeVmmSessionOptions {
   FakeVmmOptions vmm;  // socket_path is filled in

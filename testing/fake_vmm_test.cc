@@ -250,6 +250,7 @@ TEST_P(FakeVmmTest, RawMessagesReachTheDaemon) {
   std::memcpy(&features, reply->payload.data(), 8);
   EXPECT_TRUE(features & (1ull << vu::kVirtioFVersion1));
   (*daemon)->Kill();
+  RemoveSocketPath(*socket);
 }
 
 INSTANTIATE_TEST_SUITE_P(Daemons, FakeVmmTest, ::testing::ValuesIn(DaemonsUnderTest()),

@@ -7,6 +7,7 @@
 //         --shared-dir={dir} --cache=auto" \
 //     --daemon=ref:"/usr/lib/qemu/virtiofsd --socket-path={socket} \
 //         -o source={dir} -o cache=auto" --duration=5s
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -32,7 +33,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   std::string dir = config->shared_dir;
-  if (dir.empty()) {
+  const bool own_dir = dir.empty();
+  if (own_dir) {
     absl::StatusOr<std::string> tmp = vfsd::MakeTempDir("vfsd-bench");
     if (!tmp.ok()) {
       std::cerr << tmp.status() << "\n";
@@ -76,6 +78,8 @@ int main(int argc, char** argv) {
       }
     }
   }
+  // The data files are large; drop a shared dir we created.
+  if (own_dir) std::filesystem::remove_all(dir);
   std::cerr << "daemon logs: " << *logs << "\n";
   std::cout << vfsd::FormatMarkdown(results);
   if (!config->json_path.empty()) {
