@@ -38,7 +38,7 @@ UVA = 0x7f0000000000  # front-end virtual address of guest RAM
 RAM = 1 << 20          # the harness' memfds are 1 MiB
 
 
-def msg(request, payload=b"", fds=0, eventfd=False, kick=False, fill=None, flags=VERSION):
+def msg(request, payload=b"", fds=0, eventfd=False, kick=False, ram=None, flags=VERSION):
     control = 0
     if fds:
         control |= 1 | ((fds - 1) << 1)
@@ -47,10 +47,10 @@ def msg(request, payload=b"", fds=0, eventfd=False, kick=False, fill=None, flags
     if kick:
         control |= 0x20
     extra = b""
-    if fill is not None:
+    if ram is not None:  # (offset, bytes) written into the memfds
         control |= 0x40
-        extra = bytes([fill])
-    return bytes([control]) + extra + struct.pack("<III", request, flags, len(payload)) + payload
+        extra = struct.pack("<IH", ram[0], len(ram[1])) + ram[1]
+    return bytes([control]) + struct.pack("<III", request, flags, len(payload)) + extra + payload
 
 
 def u64(v):
@@ -80,14 +80,23 @@ def vring_setup(index, size=256, base=0, enable=True, kick=True):
     return out
 
 
-def qemu_handshake(queues=2, fill=None, protocol=PROTOCOL):
+def request_ring_ram(index=1, size=256):
+    """Guest RAM holding one FUSE-like chain on vring `index` (see vring_setup)."""
+    desc = bytearray(16 * size)
+    struct.pack_into("<QIHH", desc, 0, 0x80000, 64, 1, 1)         # readable, NEXT
+    struct.pack_into("<QIHH", desc, 16, 0x81000, 4096, 2, 0)      # writable
+    avail = struct.pack("<HHH", 0, 1, 0)                          # flags, idx=1, ring[0]=0
+    return (0x10000 * (index + 1), bytes(desc) + avail)
+
+
+def qemu_handshake(queues=2, ram=None, protocol=PROTOCOL):
     out = bytes([queues - 1])
     out += msg(GET_FEATURES) + msg(GET_PROTOCOL_FEATURES)
     out += msg(SET_PROTOCOL_FEATURES, u64(protocol))
     out += msg(GET_QUEUE_NUM) + msg(GET_MAX_MEM_SLOTS) + msg(SET_OWNER)
     out += msg(SET_FEATURES, u64(FEATURES))
     table = struct.pack("<II", 1, 0) + region(0, RAM, UVA, 0)
-    out += msg(SET_MEM_TABLE, table, fds=1, fill=fill, flags=VERSION | NEED_REPLY)
+    out += msg(SET_MEM_TABLE, table, fds=1, ram=ram, flags=VERSION | NEED_REPLY)
     for q in range(queues):
         out += vring_setup(q)
     return out
@@ -96,8 +105,9 @@ def qemu_handshake(queues=2, fill=None, protocol=PROTOCOL):
 def vhost_user():
     t = "vhost_user_fuzzer"
     write(t, "qemu-handshake", qemu_handshake())
-    write(t, "qemu-handshake-kick-filled-ram",
-          qemu_handshake(fill=0x01) + msg(GET_FEATURES, kick=True))
+    write(t, "qemu-handshake-kick-one-request",
+          qemu_handshake(ram=request_ring_ram()) + msg(GET_FEATURES, kick=True)
+          + msg(GET_VRING_BASE, vring_state(1, 0)))
     write(t, "qemu-stop-restart", qemu_handshake()
           + msg(GET_VRING_BASE, vring_state(0, 0)) + msg(GET_VRING_BASE, vring_state(1, 0))
           + vring_setup(0, base=5))

@@ -9,10 +9,13 @@
 //   u8 options        : num_request_queues = 1 + (options & 3)
 //   then records until the input ends:
 //   u8 control        : bit0 attach fds; bits1-3 fd count - 1; bit4 eventfds
-//                       instead of memfds; bit5 kick every eventfd sent so far
-//                       after the message; bit6 fill new memfds with the next
-//                       input byte; bit7 alternate memfd/eventfd
+//                       instead of memfds; bit5 after the message, kick every
+//                       running ring and wait until its worker took the kick; bit6 guest RAM contents follow:
+//                       u32 offset, u16 len, len bytes, written into every
+//                       memfd of this message (rings and chains the started
+//                       queues then serve); bit7 alternate memfd/eventfd
 //   u32 request, u32 flags, u32 size   (the 12-byte vhost-user header)
+//   [bit6: u32 offset, u16 len, len bytes of guest RAM contents]
 //   min(size, 4096) payload bytes (zero-padded if the input runs out)
 //   A header with size > 4096 is sent alone and the socket shut down: the
 //   reader must refuse it without waiting for the payload.
@@ -23,6 +26,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -46,7 +50,7 @@ namespace vu = vhost_user;
 // Guest RAM files handed to the device: big enough for any ring layout the
 // fuzzer may point at, sparse so creating one costs nothing.
 constexpr off_t kMemfdSize = 1 << 20;
-constexpr size_t kFillBytes = 64 << 10;
+constexpr size_t kMaxContents = 8192;
 
 #define FUZZ_CHECK(cond)                                                   \
   do {                                                                     \
@@ -85,6 +89,31 @@ int CountOpenFds() {
   return count;
 }
 
+// The counter of an eventfd, read without consuming it.
+uint64_t EventFdCount(int fd) {
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+  FILE* f = std::fopen(path, "r");
+  if (f == nullptr) return 0;
+  char line[128];
+  uint64_t count = 0;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::sscanf(line, "eventfd-count: %lx", &count) == 1) break;
+  }
+  std::fclose(f);
+  return count;
+}
+
+// Kicks a running ring and waits (bounded) until its worker drained the
+// kick: from then on the worker serves the ring before it can notice a
+// stop, so the next message sees the chains served. Not a timing
+// assertion: if the worker is slow the fuzzer just covers less.
+void KickAndWait(int kick_fd) {
+  const uint64_t one = 1;
+  if (write(kick_fd, &one, sizeof(one)) != sizeof(one)) return;
+  for (int i = 0; i < 20000 && EventFdCount(kick_fd) != 0; ++i) usleep(50);
+}
+
 bool HasInherentReply(uint32_t request) {
   switch (static_cast<vu::Request>(request)) {
     case vu::Request::kGetFeatures:
@@ -101,15 +130,19 @@ bool HasInherentReply(uint32_t request) {
   }
 }
 
-UniqueFd MakeMemfd(int fill, uint8_t pattern) {
+// Guest RAM bytes the input puts into the memfds of one message.
+struct RamContents {
+  off_t offset = 0;
+  std::vector<uint8_t> bytes;
+};
+
+UniqueFd MakeMemfd(const RamContents& contents) {
   UniqueFd fd(memfd_create("vfsd-fuzz-guest", MFD_CLOEXEC));
   FUZZ_CHECK(fd.valid());
   FUZZ_CHECK(ftruncate(fd.get(), kMemfdSize) == 0);
-  if (fill) {
-    static std::vector<uint8_t> buffer(kFillBytes);
-    std::memset(buffer.data(), pattern, buffer.size());
-    FUZZ_CHECK(pwrite(fd.get(), buffer.data(), buffer.size(), 0) ==
-               static_cast<ssize_t>(buffer.size()));
+  if (!contents.bytes.empty()) {
+    FUZZ_CHECK(pwrite(fd.get(), contents.bytes.data(), contents.bytes.size(),
+                      contents.offset) == static_cast<ssize_t>(contents.bytes.size()));
   }
   return fd;
 }
@@ -146,8 +179,9 @@ void RunSession(FuzzInput& in) {
   int pair[2];
   FUZZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
   UniqueFd front(pair[0]), back(pair[1]);
-  // Our copies of every eventfd sent, so a record can kick started rings.
-  std::vector<UniqueFd> kicks;
+  // Our copy of the last kick eventfd sent for each vring, so a record can
+  // kick started rings.
+  std::vector<UniqueFd> kicks(256);
 
   VhostUserDevice device(options, &handler);
   VhostUserMessage message;
@@ -161,17 +195,23 @@ void RunSession(FuzzInput& in) {
     std::vector<UniqueFd> fds;
     if (control & 1) {
       const int count = 1 + ((control >> 1) & 7);
-      const uint8_t pattern = (control & 0x40) ? in.U8() : 0;
+      RamContents contents;
+      if (control & 0x40) {
+        contents.offset = in.U32() % kMemfdSize;
+        const size_t len = std::min<size_t>({in.U16(), kMaxContents,
+                                             static_cast<size_t>(kMemfdSize - contents.offset)});
+        contents.bytes.resize(len);
+        in.Bytes(contents.bytes.data(), len);
+      }
       for (int i = 0; i < count; ++i) {
         bool eventfd_kind = control & 0x10;
         if (control & 0x80) eventfd_kind = (i & 1) != 0;
         if (eventfd_kind) {
           UniqueFd fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
           FUZZ_CHECK(fd.valid());
-          if (kicks.size() < 64) kicks.emplace_back(dup(fd.get()));
           fds.push_back(std::move(fd));
         } else {
-          fds.push_back(MakeMemfd(control & 0x40, pattern));
+          fds.push_back(MakeMemfd(contents));
         }
       }
     }
@@ -179,6 +219,10 @@ void RunSession(FuzzInput& in) {
     const bool oversized = header.size > kMaxVhostUserPayload;
     std::vector<uint8_t> payload(oversized ? 0 : header.size);
     in.Bytes(payload.data(), payload.size());
+    if (header.request == static_cast<uint32_t>(vu::Request::kSetVringKick) && fds.size() == 1 &&
+        payload.size() == 8) {
+      kicks[payload[0]] = UniqueFd(dup(fds[0].get()));
+    }
     SendMessage(front.get(), header, payload, fds);
     fds.clear();  // the device now holds its own copies
     if (oversized) shutdown(front.get(), SHUT_WR);  // a blocking read would see EOF
@@ -192,6 +236,7 @@ void RunSession(FuzzInput& in) {
 
     VhostUserDevice::Outcome outcome = device.Handle(message);
     message.fds.clear();
+    VLOG(1) << "request " << header.request << ": " << outcome.status;
     // Only a request the front-end waits an inherent reply for may end the
     // session, and only when it failed.
     if (outcome.fatal) {
@@ -207,8 +252,9 @@ void RunSession(FuzzInput& in) {
       FUZZ_CHECK(!HasInherentReply(header.request) || !outcome.status.ok());
     }
     if (control & 0x20) {
-      const uint64_t one = 1;
-      for (const UniqueFd& kick : kicks) (void)!write(kick.get(), &one, sizeof(one));
+      for (uint32_t i = 0; i < kicks.size(); ++i) {
+        if (kicks[i].valid() && device.ring_running(i)) KickAndWait(kicks[i].get());
+      }
     }
   }
   device.Shutdown();
@@ -219,7 +265,11 @@ void RunSession(FuzzInput& in) {
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   FLAGS_logtostderr = true;
-  FLAGS_minloglevel = 2;  // the device logs every refused message as a WARNING
+  // The device logs every refused message as a WARNING; VFSD_FUZZ_VERBOSE=1
+  // shows them when replaying an input by hand.
+  const bool verbose = std::getenv("VFSD_FUZZ_VERBOSE") != nullptr;
+  FLAGS_minloglevel = verbose ? 0 : 2;
+  FLAGS_v = verbose ? 1 : 0;
   google::InitGoogleLogging((*argv)[0]);
   return 0;
 }
