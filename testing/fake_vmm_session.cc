@@ -25,6 +25,15 @@ DaemonSpec ReferenceDaemonSpec() {
 std::vector<DaemonSpec> DaemonsUnderTest() {
   std::vector<DaemonSpec> specs;
   if (access(kReferenceVirtiofsd, X_OK) == 0) specs.push_back(ReferenceDaemonSpec());
+  // Our own daemon, when the test has //daemon:vfsd in its data.
+  if (const char* runfiles = std::getenv("TEST_SRCDIR")) {
+    std::string vfsd = absl::StrCat(runfiles, "/vfsd/daemon/vfsd");
+    if (access(vfsd.c_str(), X_OK) == 0) {
+      specs.push_back(DaemonSpec{
+          "vfsd", absl::StrCat(vfsd, " --socket-path={socket} --shared-dir={dir} --cache=auto"
+                                     " --log-level=warn")});
+    }
+  }
   if (const char* extra = std::getenv("VFSD_TEST_DAEMONS")) {
     for (absl::string_view item : absl::StrSplit(extra, ';', absl::SkipWhitespace())) {
       std::pair<std::string, std::string> kv = absl::StrSplit(item, absl::MaxSplits('=', 1));
