@@ -56,7 +56,8 @@ log="$tmp/$target.log"
 set +e
 # New units go to $work (first dir); the checked-in seeds are only read.
 # -timeout: one input taking 10 s is a hang. ASan's leak checker is on.
-"$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="$max_len" \
+# A fixed seed keeps CI runs comparable; VFSD_FUZZ_SEED=0 picks a random one.
+"$bin" -seed="${VFSD_FUZZ_SEED:-1}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="$max_len" \
   -print_final_stats=1 -artifact_prefix="$artifacts/" \
   "$work" "$ws/testing/fuzz/corpus/$target" >"$log" 2>&1
 rc=$?
