@@ -116,10 +116,13 @@ absl::StatusOr<ScopedFd> PassthroughBackend::OpenChildPath(int dir_fd, const cha
     struct open_how how = {};
     how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    // EAGAIN: a concurrent rename or mount raced the confinement check;
+    // retry a few times, then report it (a guest cannot spin a worker).
     long fd;
+    int attempts = 0;
     do {
       fd = ::syscall(SYS_openat2, dir_fd, name, &how, sizeof(how));
-    } while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+    } while (fd < 0 && (errno == EINTR || errno == EAGAIN) && ++attempts < 16);
     if (fd >= 0) return ScopedFd(static_cast<int>(fd));
     if (errno != ENOSYS) return ErrnoFromLastError("openat2");
     have_openat2_.store(false, std::memory_order_relaxed);
