@@ -3,9 +3,11 @@
 #include <functional>
 
 #include "absl/strings/match.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 
 namespace vfsd {
@@ -43,6 +45,58 @@ absl::Status ParseLogLevel(absl::string_view value, LogLevel& out) {
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
         "--log-level must be one of error, warn, info, debug, trace, off; got '", value, "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseSandbox(absl::string_view value, SandboxMode& out) {
+  if (value == "namespace") {
+    out = SandboxMode::kNamespace;
+  } else if (value == "chroot") {
+    out = SandboxMode::kChroot;
+  } else if (value == "none") {
+    out = SandboxMode::kNone;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--sandbox must be one of namespace, chroot, none; got '", value, "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseSeccomp(absl::string_view value, SeccompAction& out) {
+  if (value == "kill") {
+    out = SeccompAction::kKill;
+  } else if (value == "log") {
+    out = SeccompAction::kLog;
+  } else if (value == "trap") {
+    out = SeccompAction::kTrap;
+  } else if (value == "none") {
+    out = SeccompAction::kNone;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--seccomp must be one of kill, log, trap, none; got '", value, "'"));
+  }
+  return absl::OkStatus();
+}
+
+// virtiofsd's syntax: "+sys_admin:-mknod" (names as in capabilities(7),
+// with or without the "cap_" prefix, any case). Names are checked against
+// libcap-ng when the capabilities are applied (capabilities.h).
+absl::Status ParseModcaps(absl::string_view value, std::vector<CapabilityChange>& out) {
+  out.clear();
+  for (absl::string_view item : absl::StrSplit(value, ':')) {
+    if (item.size() < 2 || (item[0] != '+' && item[0] != '-')) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--modcaps expects +cap or -cap items separated by ':', got '", item, "'"));
+    }
+    CapabilityChange change;
+    change.add = item[0] == '+';
+    change.name = absl::AsciiStrToLower(item.substr(1));
+    if (absl::StartsWith(change.name, "cap_")) change.name.erase(0, 4);
+    if (change.name.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("--modcaps: empty capability in '", item, "'"));
+    }
+    out.push_back(std::move(change));
   }
   return absl::OkStatus();
 }
@@ -105,6 +159,26 @@ const std::vector<FlagSpec>& FlagTable() {
       {"allow-direct-io", nullptr, "honour O_DIRECT from the guest (default: dropped)",
        [](absl::string_view, DaemonOptions& o) {
          o.allow_direct_io = true;
+         return absl::OkStatus();
+       }},
+      {"sandbox", "MODE",
+       "namespace (pivot_root into the share in new mount/pid/net namespaces), chroot or none "
+       "(default: namespace)",
+       [](absl::string_view v, DaemonOptions& o) { return ParseSandbox(v, o.sandbox); }},
+      {"seccomp", "ACTION",
+       "what a syscall outside the allowlist does: kill, log, trap or none (default: kill)",
+       [](absl::string_view v, DaemonOptions& o) { return ParseSeccomp(v, o.seccomp); }},
+      {"modcaps", "+CAP:-CAP", "add to / drop from the capabilities kept (e.g. +sys_admin:-mknod)",
+       [](absl::string_view v, DaemonOptions& o) { return ParseModcaps(v, o.modcaps); }},
+      {"rlimit-nofile", "N",
+       "RLIMIT_NOFILE to set (default: raise to min(1000000, fs.file-max - 16384))",
+       [](absl::string_view v, DaemonOptions& o) {
+         uint64_t n;
+         if (!absl::SimpleAtoi(v, &n)) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("--rlimit-nofile expects a non-negative integer, got '", v, "'"));
+         }
+         o.rlimit_nofile = n;
          return absl::OkStatus();
        }},
       {"print-capabilities", nullptr, "print the vhost-user backend capabilities (JSON) and exit",

@@ -44,6 +44,13 @@ absl::Status ValidateDaemonOptions(const DaemonOptions& options) {
   if (options.backend == "passthrough") {
     if (absl::Status status = ValidateSharedDir(options.shared_dir); !status.ok()) return status;
   }
+  if (options.sandbox != SandboxMode::kNone && options.shared_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "--sandbox=namespace and --sandbox=chroot need --shared-dir (or use --sandbox=none)");
+  }
+  if (options.sandbox != SandboxMode::kNone) {
+    if (absl::Status status = ValidateSharedDir(options.shared_dir); !status.ok()) return status;
+  }
   if (absl::StatusOr<CacheMode> mode = ParseCacheMode(options.cache); !mode.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--cache: ", mode.status().message()));
   }

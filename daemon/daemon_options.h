@@ -6,12 +6,34 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 
 namespace vfsd {
 
 enum class LogLevel { kOff, kError, kWarn, kInfo, kDebug, kTrace };
+
+// How the daemon confines itself before serving (docs/security.md).
+enum class SandboxMode {
+  kNamespace,  // new mount/pid/net namespaces, pivot_root into the share
+  kChroot,     // chroot(2) into the share (inside containers without CAP_SYS_ADMIN)
+  kNone,
+};
+
+// What the seccomp filter does with a syscall outside the allowlist.
+enum class SeccompAction {
+  kKill,  // kill the whole process (SECCOMP_RET_KILL_PROCESS)
+  kLog,   // allow it, but have the kernel log it (audit)
+  kTrap,  // SIGSYS: the daemon prints the syscall and it fails with ENOSYS
+  kNone,  // no filter
+};
+
+// One --modcaps edit: add (+) or drop (-) a capability from the default set.
+struct CapabilityChange {
+  bool add = false;
+  std::string name;  // lower-case, without "cap_" (e.g. "sys_admin")
+};
 
 struct DaemonOptions {
   // Where the vhost-user socket is created (or the inherited listening fd).
@@ -29,6 +51,12 @@ struct DaemonOptions {
   bool allow_direct_io = false;
   bool writeback = false;
   bool announce_submounts = false;
+  SandboxMode sandbox = SandboxMode::kNamespace;
+  SeccompAction seccomp = SeccompAction::kKill;
+  std::vector<CapabilityChange> modcaps;
+  // RLIMIT_NOFILE to set; unset: raise to min(1000000, fs.file-max - 16384)
+  // if the current limit is lower, as virtiofsd does.
+  std::optional<uint64_t> rlimit_nofile;
   bool print_capabilities = false;
   bool help = false;
   bool version = false;

@@ -1,5 +1,6 @@
 #include "daemon/single_share_daemon.h"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -11,11 +12,16 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "backends/backend_config.h"
 #include "backends/backend_registry.h"
+#include "daemon/capabilities.h"
 #include "daemon/fuse_request_handler.h"
+#include "daemon/rlimit_nofile.h"
+#include "daemon/sandbox.h"
+#include "daemon/seccomp_filter.h"
 #include "daemon/thread_pool.h"
 #include "glog/logging.h"
 #include "protocol/cache_policy.h"
@@ -26,13 +32,54 @@
 namespace vfsd {
 namespace {
 
-// Path of the socket we created, removed on exit; written before the signal
+// The socket we created, removed on exit. Held as a directory fd and a name
+// (plus the socket's inode) so that it can still be removed once the
+// sandbox has made its path unreachable, and never removes a socket another
+// daemon has since created at the same path. Written before the signal
 // thread starts and read only by it afterwards.
-std::string g_socket_to_remove;
+struct SocketToRemove {
+  int dir_fd = -1;
+  std::string name;
+  std::string path;
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+SocketToRemove g_socket;
 
-// Blocks SIGINT/SIGTERM in every thread (call before any thread starts) and
-// starts one thread that waits for them, removes the socket and exits 0.
-void StartSignalThread() {
+absl::Status RememberSocket(const std::string& path) {
+  std::string dir = ".";
+  std::string name = path;
+  if (size_t slash = path.rfind('/'); slash != std::string::npos) {
+    dir = slash == 0 ? "/" : path.substr(0, slash);
+    name = path.substr(slash + 1);
+  }
+  int fd = open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    const int err = errno;
+    if (fd >= 0) close(fd);
+    unlink(path.c_str());
+    return absl::InternalError(absl::StrCat("cannot open the socket's directory '", dir,
+                                            "': ", strerror(err)));
+  }
+  g_socket = {fd, name, path, st.st_dev, st.st_ino};
+  return absl::OkStatus();
+}
+
+// Async-signal-safe enough for the signal thread and the sandbox parent.
+void RemoveSocket() {
+  if (g_socket.dir_fd < 0) return;
+  struct stat st;
+  if (fstatat(g_socket.dir_fd, g_socket.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+      st.st_dev == g_socket.dev && st.st_ino == g_socket.ino) {
+    unlinkat(g_socket.dir_fd, g_socket.name.c_str(), 0);
+  }
+}
+
+// Blocks SIGINT/SIGTERM in this (still only) thread and every thread it
+// starts, before the socket exists: a signal from then on stays pending
+// until the signal thread (or the sandbox's supervising parent) takes it.
+void BlockTerminationSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -40,11 +87,21 @@ void StartSignalThread() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   // A VMM that disconnects mid-reply must not kill us with SIGPIPE.
   signal(SIGPIPE, SIG_IGN);
+}
+
+// Starts one thread that waits for SIGINT/SIGTERM, removes the socket and
+// exits 0. Started after the sandbox: unshare(CLONE_NEWNS) needs a single
+// thread.
+void StartSignalThread() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
   std::thread([set] {
     int sig = 0;
     while (sigwait(&set, &sig) != 0) {
     }
-    if (!g_socket_to_remove.empty()) unlink(g_socket_to_remove.c_str());
+    RemoveSocket();
     LOG(INFO) << "received " << strsignal(sig) << ", exiting";
     google::FlushLogFiles(google::GLOG_INFO);
     // Exit without running destructors: queue threads may still be serving.
@@ -73,31 +130,60 @@ absl::Status RunSingleShareDaemon(const DaemonOptions& options) {
   absl::StatusOr<CacheMode> cache_mode = ParseCacheMode(options.cache);
   if (!cache_mode.ok()) return cache_mode.status();
 
-  StartSignalThread();
+  absl::StatusOr<std::vector<std::string>> capabilities = CapabilitiesToKeep(options.modcaps);
+  if (!capabilities.ok()) return capabilities.status();
+
+  BlockTerminationSignals();
+  if (absl::StatusOr<uint64_t> nofile = SetNofileLimit(options.rlimit_nofile); !nofile.ok()) {
+    return nofile.status();
+  }
 
   absl::StatusOr<VhostUserListener> listener =
       options.socket_fd.has_value() ? VhostUserListener::FromFd(*options.socket_fd)
                                     : VhostUserListener::Bind(options.socket_path);
   if (!listener.ok()) return listener.status();
-  if (!options.socket_fd.has_value()) g_socket_to_remove = options.socket_path;
+  if (!options.socket_fd.has_value()) {
+    if (absl::Status status = RememberSocket(options.socket_path); !status.ok()) return status;
+  }
   if (absl::Status status = ApplySocketGroup(options.socket_path, options.socket_group);
       !status.ok()) {
-    if (!g_socket_to_remove.empty()) unlink(g_socket_to_remove.c_str());
+    RemoveSocket();
     return status;
   }
 
   // The backend comes after the socket so that a socket error is the only
-  // line a user sees for a bad --socket-path.
-  BackendConfig backend_config;
-  backend_config.shared_dir = options.shared_dir;
-  backend_config.readonly = options.readonly;
-  backend_config.xattr = options.xattr;
-  backend_config.allow_direct_io = options.allow_direct_io;
-  absl::StatusOr<std::unique_ptr<Backend>> backend =
-      CreateBackend(options.backend, backend_config);
-  if (!backend.ok()) {
-    if (!g_socket_to_remove.empty()) unlink(g_socket_to_remove.c_str());
-    return backend.status();
+  // line a user sees for a bad --socket-path; it is created inside the
+  // sandbox's namespaces but before the root changes, so that it can open
+  // the share and /proc/self/fd (docs/security.md).
+  std::unique_ptr<Backend> backend;
+  auto create_backend = [&]() -> absl::Status {
+    BackendConfig backend_config;
+    backend_config.shared_dir = options.shared_dir;
+    backend_config.readonly = options.readonly;
+    backend_config.xattr = options.xattr;
+    backend_config.allow_direct_io = options.allow_direct_io;
+    absl::StatusOr<std::unique_ptr<Backend>> created =
+        CreateBackend(options.backend, backend_config);
+    if (!created.ok()) return created.status();
+    backend = std::move(*created);
+    return absl::OkStatus();
+  };
+  auto remove_socket = [] { RemoveSocket(); };
+  SandboxHooks hooks{create_backend, remove_socket};
+  if (absl::Status status = EnterSandbox(options.sandbox, options.shared_dir, hooks);
+      !status.ok()) {
+    RemoveSocket();
+    return status;
+  }
+  // Capabilities are per thread: drop them before any thread starts.
+  if (absl::Status status = DropCapabilities(*capabilities); !status.ok()) {
+    RemoveSocket();
+    return status;
+  }
+  StartSignalThread();
+  if (absl::Status status = InstallSeccompFilter(options.seccomp); !status.ok()) {
+    RemoveSocket();
+    return status;
   }
 
   LOG(INFO) << "waiting for a vhost-user connection on "
@@ -105,11 +191,9 @@ absl::Status RunSingleShareDaemon(const DaemonOptions& options) {
                                   : options.socket_path);
 
   absl::StatusOr<int> connection = listener->Accept();
-  if (!g_socket_to_remove.empty()) {
-    // One share, one VMM: nobody else may connect, and the path is free for
-    // the next daemon as soon as this one has its connection (as virtiofsd).
-    unlink(g_socket_to_remove.c_str());
-  }
+  // One share, one VMM: nobody else may connect, and the path is free for
+  // the next daemon as soon as this one has its connection (as virtiofsd).
+  RemoveSocket();
   if (!connection.ok()) return connection.status();
   LOG(INFO) << "VMM connected";
 
@@ -119,7 +203,7 @@ absl::Status RunSingleShareDaemon(const DaemonOptions& options) {
   session_options.xattr = options.xattr;
   session_options.writeback = options.writeback;
   session_options.announce_submounts = options.announce_submounts;
-  FuseSession session(**backend, session_options);
+  FuseSession session(*backend, session_options);
 
   absl::Status served;
   {
