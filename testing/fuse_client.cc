@@ -32,11 +32,16 @@ absl::StatusOr<std::unique_ptr<FuseClient>> FuseClient::Create(
     FakeGuestMemory* memory, VirtqueueDriver* requests, VirtqueueDriver* hiprio,
     const FuseClientOptions& options) {
   if (options.max_in_flight == 0) return absl::InvalidArgumentError("max_in_flight is 0");
+  if (options.first_unique == 0 || options.first_unique % 2 != 0 ||
+      options.unique_stride == 0 || options.unique_stride % 2 != 0) {
+    return absl::InvalidArgumentError("first_unique and unique_stride must be even, non-zero");
+  }
   std::unique_ptr<FuseClient> client(new FuseClient());
   client->memory_ = memory;
   client->requests_ = requests;
   client->hiprio_ = hiprio;
   client->options_ = options;
+  client->next_unique_ = options.first_unique;
   for (uint16_t i = 0; i < options.max_in_flight; ++i) {
     absl::StatusOr<Slot> slot = client->NewSlot();
     if (!slot.ok()) return slot.status();
@@ -91,7 +96,7 @@ absl::StatusOr<uint32_t> FuseClient::BuildRequest(
   in.len = static_cast<uint32_t>(sizeof(fuse_in_header) + args_len);
   in.opcode = opcode;
   in.unique = next_unique_;
-  next_unique_ += 2;
+  next_unique_ += options_.unique_stride;
   in.nodeid = nodeid;
   in.uid = options_.uid;
   in.gid = options_.gid;
@@ -167,14 +172,28 @@ absl::StatusOr<FuseCompletion> FuseClient::WaitCompletion() {
   if (in_flight_ == 0) return absl::FailedPreconditionError("no FUSE request in flight");
   absl::StatusOr<UsedElement> used = requests_->WaitUsed(options_.timeout);
   if (!used.ok()) return used.status();
-  const int index = slot_of_head_[used->id];
+  return FinishUsed(*used);
+}
+
+absl::StatusOr<std::optional<FuseCompletion>> FuseClient::PollCompletion() {
+  if (in_flight_ == 0) return std::optional<FuseCompletion>();
+  absl::StatusOr<std::optional<UsedElement>> used = requests_->PollUsed();
+  if (!used.ok()) return used.status();
+  if (!used->has_value()) return std::optional<FuseCompletion>();
+  absl::StatusOr<FuseCompletion> completion = FinishUsed(**used);
+  if (!completion.ok()) return completion.status();
+  return std::optional<FuseCompletion>(*completion);
+}
+
+absl::StatusOr<FuseCompletion> FuseClient::FinishUsed(const UsedElement& used) {
+  const int index = slot_of_head_[used.id];
   if (index < 0) return absl::DataLossError("used id does not belong to a FUSE request");
-  slot_of_head_[used->id] = -1;
+  slot_of_head_[used.id] = -1;
   Slot& slot = slots_[index];
   slot.busy = false;
   --in_flight_;
   FuseCompletion completion;
-  absl::Status status = ValidateReply(slot, used->len, &completion);
+  absl::Status status = ValidateReply(slot, used.len, &completion);
   if (!status.ok()) return status;
   return completion;
 }

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,12 @@ struct FuseClientOptions {
   bool indirect = false;  // put each request in an indirect table
   uint32_t uid = 0, gid = 0, pid = 1;
   absl::Duration timeout = absl::Seconds(10);
+  // Uniques are first_unique, first_unique + unique_stride, ... Both must
+  // be even (bit 0 marks interrupts). Several clients on one device (one
+  // per request queue) use interleaved sequences so uniques stay distinct
+  // device-wide, as the kernel's single counter makes them.
+  uint64_t first_unique = 2;
+  uint64_t unique_stride = 2;
 };
 
 // A finished request. `payload` points into guest memory and stays valid
@@ -81,6 +88,9 @@ class FuseClient {
   absl::Status Kick();
   // Waits for the next completed request (in device completion order).
   absl::StatusOr<FuseCompletion> WaitCompletion();
+  // Non-blocking WaitCompletion(): nullopt if the device has returned
+  // nothing yet (lets one thread drive several request queues).
+  absl::StatusOr<std::optional<FuseCompletion>> PollCompletion();
   uint16_t in_flight() const { return in_flight_; }
 
   // --- blocking API (requires nothing in flight) ---
@@ -142,6 +152,8 @@ class FuseClient {
                                         std::initializer_list<absl::Span<const uint8_t>> args,
                                         uint32_t reply_capacity);
   absl::Status ValidateReply(const Slot& slot, uint32_t used_len, FuseCompletion* out);
+  // Frees the slot of a used request-queue element and validates its reply.
+  absl::StatusOr<FuseCompletion> FinishUsed(const UsedElement& used);
   absl::Status SendNoReply(uint32_t opcode, uint64_t nodeid, absl::Span<const uint8_t> args);
   // Call() + exact-size reply check, decoded into T.
   template <typename T>

@@ -9,6 +9,16 @@
 
 namespace vfsd {
 
+DaemonSpec BenchVfsdSpec(const std::string& path) {
+  return {"vfsd", absl::StrCat(path, " --socket-path={socket} --shared-dir={dir}"
+                                     " --cache={cache} --log-level=warn")};
+}
+
+DaemonSpec BenchReferenceSpec(const std::string& path) {
+  return {"virtiofsd", absl::StrCat(path, " --socket-path={socket} -o source={dir}"
+                                          " -o cache={qemu_cache} -o sandbox=chroot")};
+}
+
 std::string BenchUsage() {
   std::string workloads;
   for (const auto& [name, info] : BenchWorkloads()) {
@@ -17,10 +27,21 @@ std::string BenchUsage() {
   return absl::StrCat(
       "vfsd_bench: drive vhost-user-fs daemons through the fake VMM.\n"
       "  --daemon=NAME:COMMAND   daemon to benchmark (repeatable); COMMAND uses\n"
-      "                          {socket} and {dir}; a fresh daemon per run.\n"
-      "                          Default: the reference virtiofsd.\n"
-      "  --workloads=a,b         default getattr,read4k\n"
-      "  --queue-depths=1,16     requests kept in flight (1..64)\n"
+      "                          {socket}, {dir}, {cache} (never|auto|always) and\n"
+      "                          {qemu_cache} (none|auto|always); a fresh daemon\n"
+      "                          per run. Default: the reference virtiofsd.\n"
+      "  --vfsd=PATH             shorthand: --daemon=vfsd:PATH --socket-path={socket}\n"
+      "                          --shared-dir={dir} --cache={cache} --log-level=warn\n"
+      "  --reference             shorthand: --daemon=virtiofsd:/usr/lib/qemu/virtiofsd\n"
+      "                          --socket-path={socket} -o source={dir}\n"
+      "                          -o cache={qemu_cache} -o sandbox=chroot\n"
+      "  --workloads=a,b         default getattr,read4k (all: every workload)\n"
+      "  --queue-depths=1,16     operations kept in flight (1..64)\n"
+      "  --cache=auto,never      cache modes to run (never|auto|always)\n"
+      "  --queues=1,2            request queues to spread operations over\n"
+      "                          (n/a for a single-queue daemon)\n"
+      "  --descriptors=split,indirect  chain layout: split (direct) descriptors\n"
+      "                          or one indirect table per request\n"
       "  --duration=3s           measured time per run (0 = until --ops)\n"
       "  --ops=N                 measured ops per run (0 = until --duration)\n"
       "  --warmup-ops=1000       untimed ops before measuring\n"
@@ -38,6 +59,10 @@ absl::StatusOr<BenchConfig> ParseBenchFlags(const std::vector<std::string>& args
     std::string arg = args[i];
     if (arg == "--help" || arg == "-h") {
       config.help = true;
+      continue;
+    }
+    if (arg == "--reference") {
+      config.daemons.push_back(BenchReferenceSpec());
       continue;
     }
     if (arg == "--list-workloads") {
@@ -60,6 +85,39 @@ absl::StatusOr<BenchConfig> ParseBenchFlags(const std::vector<std::string>& args
         return absl::InvalidArgumentError("--daemon wants NAME:COMMAND");
       }
       config.daemons.push_back({value.substr(0, colon), value.substr(colon + 1)});
+    } else if (name == "--vfsd") {
+      if (value.empty()) return absl::InvalidArgumentError("--vfsd wants a path");
+      config.daemons.push_back(BenchVfsdSpec(value));
+    } else if (name == "--cache") {
+      config.cache_modes = absl::StrSplit(value, ',', absl::SkipEmpty());
+      for (const std::string& mode : config.cache_modes) {
+        if (!ExpandCacheMode("", mode).ok()) {
+          return absl::InvalidArgumentError(absl::StrCat("bad cache mode ", mode));
+        }
+      }
+      if (config.cache_modes.empty()) return absl::InvalidArgumentError("empty --cache");
+    } else if (name == "--queues") {
+      config.request_queues.clear();
+      for (absl::string_view q : absl::StrSplit(value, ',', absl::SkipEmpty())) {
+        int n;
+        if (!absl::SimpleAtoi(q, &n) || n < 1 || n > 8) {
+          return absl::InvalidArgumentError(absl::StrCat("bad queue count ", q));
+        }
+        config.request_queues.push_back(n);
+      }
+      if (config.request_queues.empty()) return absl::InvalidArgumentError("empty --queues");
+    } else if (name == "--descriptors") {
+      config.indirect.clear();
+      for (absl::string_view d : absl::StrSplit(value, ',', absl::SkipEmpty())) {
+        if (d != "split" && d != "indirect") {
+          return absl::InvalidArgumentError(absl::StrCat("bad descriptor layout ", d));
+        }
+        config.indirect.push_back(d == "indirect");
+      }
+      if (config.indirect.empty()) return absl::InvalidArgumentError("empty --descriptors");
+    } else if (name == "--workloads" && value == "all") {
+      config.workloads.clear();
+      for (const auto& [w, info] : BenchWorkloads()) config.workloads.push_back(w);
     } else if (name == "--workloads") {
       config.workloads = absl::StrSplit(value, ',', absl::SkipEmpty());
       for (const std::string& w : config.workloads) {
@@ -99,7 +157,7 @@ absl::StatusOr<BenchConfig> ParseBenchFlags(const std::vector<std::string>& args
   if (config.run.max_ops == 0 && config.run.duration == absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--duration=0 needs --ops");
   }
-  if (config.daemons.empty()) config.daemons.push_back(ReferenceDaemonSpec());
+  if (config.daemons.empty()) config.daemons.push_back(BenchReferenceSpec());
   return config;
 }
 

@@ -12,10 +12,19 @@
 
 namespace vfsd {
 
+// Command templates with {socket}, {dir} and the cache placeholders of
+// ExpandCacheMode: our daemon at `path`, and the reference virtiofsd.
+DaemonSpec BenchVfsdSpec(const std::string& path);
+DaemonSpec BenchReferenceSpec(const std::string& path = kReferenceVirtiofsd);
+
 struct BenchConfig {
   std::vector<DaemonSpec> daemons;  // default: the reference virtiofsd
   std::vector<std::string> workloads = {"getattr", "read4k"};
   std::vector<int> queue_depths = {1, 16};
+  // The run matrix: every combination of these (and daemon, workload, QD).
+  std::vector<std::string> cache_modes = {"auto"};
+  std::vector<int> request_queues = {1};
+  std::vector<bool> indirect = {false};
   BenchRunOptions run;     // max_ops / duration / warmup_ops / seed
   std::string shared_dir;  // default: a fresh temp dir
   std::string json_path;   // write JSON here too if set

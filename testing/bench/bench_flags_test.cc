@@ -3,6 +3,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/bench/bench_workload.h"
 
 namespace vfsd {
 namespace {
@@ -39,7 +40,39 @@ TEST(BenchFlagsTest, ParsesEveryFlag) {
   EXPECT_EQ(config->shared_dir, "/tmp/d");
 }
 
+TEST(BenchFlagsTest, MatrixFlagsAndDaemonShorthands) {
+  auto config = ParseBenchFlags({"--vfsd=/tmp/vfsd", "--reference", "--cache=never,always",
+                                 "--queues=1,2", "--descriptors=split,indirect"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->daemons.size(), 2u);
+  EXPECT_EQ(config->daemons[0].name, "vfsd");
+  EXPECT_EQ(config->daemons[0].command,
+            "/tmp/vfsd --socket-path={socket} --shared-dir={dir} --cache={cache} "
+            "--log-level=warn");
+  EXPECT_EQ(config->daemons[1].name, "virtiofsd");
+  EXPECT_THAT(config->cache_modes, ElementsAre("never", "always"));
+  EXPECT_THAT(config->request_queues, ElementsAre(1, 2));
+  EXPECT_THAT(config->indirect, ElementsAre(false, true));
+  // The cache placeholders expand per daemon spelling.
+  auto ref = ExpandCacheMode(config->daemons[1].command, "never");
+  ASSERT_TRUE(ref.ok());
+  EXPECT_THAT(*ref, ::testing::HasSubstr("-o cache=none "));
+  auto ours = ExpandCacheMode(config->daemons[0].command, "never");
+  ASSERT_TRUE(ours.ok());
+  EXPECT_THAT(*ours, ::testing::HasSubstr("--cache=never "));
+  EXPECT_FALSE(ExpandCacheMode("x", "sometimes").ok());
+}
+
+TEST(BenchFlagsTest, AllWorkloads) {
+  auto config = ParseBenchFlags({"--workloads=all"});
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->workloads.size(), BenchWorkloads().size());
+}
+
 TEST(BenchFlagsTest, RejectsBadInput) {
+  EXPECT_FALSE(ParseBenchFlags({"--cache=sometimes"}).ok());
+  EXPECT_FALSE(ParseBenchFlags({"--queues=0"}).ok());
+  EXPECT_FALSE(ParseBenchFlags({"--descriptors=packed"}).ok());
   EXPECT_FALSE(ParseBenchFlags({"--workloads=nope"}).ok());
   EXPECT_FALSE(ParseBenchFlags({"--queue-depths=0"}).ok());
   EXPECT_FALSE(ParseBenchFlags({"--queue-depths=65"}).ok());

@@ -19,6 +19,10 @@ struct BenchResult {
   double p50_us = 0;
   double p99_us = 0;
   std::string error;  // non-empty if the run failed
+  std::string config;  // session settings, e.g. "cache=auto 1q split"
+  // Non-empty (the reason) if the daemon cannot run this configuration,
+  // e.g. two request queues on the single-queue reference: shown as "n/a".
+  std::string not_applicable;
 
   double ops_per_second() const { return seconds > 0 ? ops / seconds : 0; }
   // 0 when the daemon used less CPU than the clock-tick resolution.
@@ -31,7 +35,13 @@ struct BenchResult {
 // 0 for no samples.
 double Percentile(std::vector<uint32_t>* samples, double p);
 
+// One row per run.
 std::string FormatMarkdown(const std::vector<BenchResult>& results);
+// One row per (workload, config, QD): each daemon's ops/s, ops/CPU-s and
+// p50/p99 side by side, plus the ratios of the first daemon listed to
+// `baseline` (the reference). Failed or n/a runs print as such.
+std::string FormatComparison(const std::vector<BenchResult>& results,
+                             const std::string& baseline);
 std::string FormatJson(const std::vector<BenchResult>& results);
 
 }  // namespace vfsd

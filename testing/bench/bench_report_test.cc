@@ -34,14 +34,34 @@ TEST(ReportTest, DerivedRates) {
 }
 
 TEST(ReportTest, MarkdownAndJsonCarryEveryRun) {
-  BenchResult ok{"ref", "read4k", 16, 5000, 1.0, 0.25, 12.5, 80.0, ""};
+  BenchResult ok{"ref", "read4k", 16, 5000, 1.0, 0.25, 12.5, 80.0, "", "cache=auto 1q split"};
   BenchResult bad{"vfsd", "getattr", 1, 0, 0, 0, 0, 0, "daemon \"died\""};
-  const std::string md = FormatMarkdown({ok, bad});
-  EXPECT_THAT(md, HasSubstr("| ref | read4k | 16 | 5000 | 5000 | 12.5 | 80.0 | 0.25 | 20000 |"));
+  BenchResult na{"ref", "getattr", 1, 0, 0, 0, 0, 0, "", "2q", "one queue"};
+  const std::string md = FormatMarkdown({ok, bad, na});
+  EXPECT_THAT(md, HasSubstr("| ref | read4k | cache=auto 1q split | 16 | 5000 | 5000 | 12.5 | "
+                            "80.0 | 0.25 | 20000 |"));
   EXPECT_THAT(md, HasSubstr("FAILED: daemon \"died\""));
-  const std::string json = FormatJson({ok, bad});
+  EXPECT_THAT(md, HasSubstr("| ref | getattr | 2q | 1 | n/a: one queue |"));
+  const std::string json = FormatJson({ok, bad, na});
   EXPECT_THAT(json, HasSubstr("\"ops_per_cpu_second\": 20000.0"));
   EXPECT_THAT(json, HasSubstr("\"error\": \"daemon \\\"died\\\"\""));
+  EXPECT_THAT(json, HasSubstr("\"config\": \"cache=auto 1q split\""));
+  EXPECT_THAT(json, HasSubstr("\"not_applicable\": \"one queue\""));
+}
+
+TEST(ReportTest, ComparisonPutsDaemonsSideBySideWithRatios) {
+  BenchResult ours{"vfsd", "getattr", 16, 3000, 1.0, 0.5, 5, 9, "", "c"};
+  BenchResult ref{"virtiofsd", "getattr", 16, 1000, 1.0, 0.5, 10, 20, "", "c"};
+  BenchResult ours2q{"vfsd", "getattr", 16, 4000, 1.0, 0.5, 5, 9, "", "2q"};
+  BenchResult ref2q{"virtiofsd", "getattr", 16, 0, 0, 0, 0, 0, "", "2q", "one queue"};
+  const std::string table = FormatComparison({ours, ref, ours2q, ref2q}, "virtiofsd");
+  EXPECT_THAT(table, HasSubstr("| workload | config | QD | vfsd ops/s | virtiofsd ops/s | "
+                               "ops/s ratio | vfsd ops/CPU-s | virtiofsd ops/CPU-s | "
+                               "ops/CPU-s ratio |"));
+  EXPECT_THAT(table, HasSubstr("| getattr | c | 16 | 3000 | 1000 | 3.00× | 6000 | 2000 | "
+                               "3.00× | 5 / 9 | 10 / 20 |"));
+  EXPECT_THAT(table, HasSubstr("| getattr | 2q | 16 | 4000 | n/a | n/a | 8000 | n/a | n/a | "
+                               "5 / 9 | n/a |"));
 }
 
 }  // namespace

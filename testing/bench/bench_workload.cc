@@ -1,5 +1,8 @@
-// The built-in workloads: getattr, lookup, read4k, read128k.
+// The workload registry and the read-side workloads (getattr, lookup,
+// read4k, read128k); the others live in bench_*_workload.cc.
 #include "testing/bench/bench_workload.h"
+
+#include <dirent.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "backends/errno_status.h"
+#include "testing/bench/bench_workload_util.h"
 
 namespace vfsd {
 namespace {
@@ -20,18 +24,11 @@ constexpr char kDataFile[] = "bench-data.bin";
 constexpr uint64_t kDataFileSize = 64ull << 20;
 constexpr char kStatFile[] = "bench-stat.txt";
 
-template <typename T>
-absl::Span<const uint8_t> Bytes(const T& v) {
-  return absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(&v), sizeof(T));
-}
+absl::Span<const uint8_t> Bytes(const fuse_getattr_in& v) { return BenchBytes(v); }
+absl::Span<const uint8_t> Bytes(const fuse_read_in& v) { return BenchBytes(v); }
 
 absl::Status CheckOk(const FuseCompletion& c, size_t want_payload) {
-  if (c.error != 0) return ErrnoStatus(-c.error, absl::StrCat("opcode ", c.opcode));
-  if (c.payload.size() != want_payload) {
-    return absl::DataLossError(absl::StrCat("opcode ", c.opcode, " returned ",
-                                            c.payload.size(), " bytes, want ", want_payload));
-  }
-  return absl::OkStatus();
+  return BenchCheckReply(c, want_payload);
 }
 
 // Writes a deterministic file (byte i = i * 131 >> 3) and reads it back so
@@ -58,7 +55,7 @@ absl::Status EnsureDataFile(const std::string& dir) {
   return absl::OkStatus();
 }
 
-class GetAttrWorkload : public BenchWorkload {
+class GetAttrWorkload : public SingleRequestWorkload {
  public:
   absl::Status PrepareSharedDir(const std::string& dir) override {
     std::ofstream(dir + "/" + kStatFile) << "stat me\n";
@@ -99,7 +96,7 @@ class LookupWorkload : public GetAttrWorkload {
 };
 
 // READ of `size` bytes at random `size`-aligned offsets of a cached file.
-class ReadWorkload : public BenchWorkload {
+class ReadWorkload : public SingleRequestWorkload {
  public:
   explicit ReadWorkload(uint32_t size) : size_(size) {}
   absl::Status PrepareSharedDir(const std::string& dir) override { return EnsureDataFile(dir); }
@@ -122,14 +119,14 @@ class ReadWorkload : public BenchWorkload {
     in.size = size_;
     in.flags = O_RDONLY;
     absl::StatusOr<uint64_t> unique = fuse.Submit(FUSE_READ, nodeid_, {Bytes(in)}, size_);
-    if (unique.ok()) offsets_[(*unique / 2) % kTrack] = in.offset;
+    if (unique.ok()) offsets_[OpSlot(*unique)] = in.offset;
     return unique;
   }
   absl::Status Check(const FuseCompletion& c) override {
     absl::Status status = CheckOk(c, size_);
     if (!status.ok()) return status;
     // Spot-check the first and last byte against the file's formula.
-    const uint64_t off = offsets_[(c.unique / 2) % kTrack];
+    const uint64_t off = offsets_[OpSlot(c.unique)];
     auto expect = [](uint64_t pos) { return static_cast<uint8_t>((pos * 131) >> 3); };
     if (c.payload[0] != expect(off) || c.payload[size_ - 1] != expect(off + size_ - 1)) {
       return absl::DataLossError(absl::StrCat("READ at ", off, " returned wrong data"));
@@ -138,15 +135,38 @@ class ReadWorkload : public BenchWorkload {
   }
 
  private:
-  // Uniques step by 2 and at most 64 are in flight, so unique/2 mod 256
-  // identifies an in-flight request without a map.
-  static constexpr size_t kTrack = 256;
   uint32_t size_;
   uint64_t nodeid_ = 0, fh_ = 0;
-  uint64_t offsets_[kTrack] = {};
+  uint64_t offsets_[kOpSlots] = {};
 };
 
 }  // namespace
+
+absl::Status BenchCheckReply(const FuseCompletion& c, size_t want_payload) {
+  if (c.error != 0) return ErrnoStatus(-c.error, absl::StrCat("opcode ", c.opcode));
+  if (c.payload.size() != want_payload) {
+    return absl::DataLossError(absl::StrCat("opcode ", c.opcode, " returned ",
+                                            c.payload.size(), " bytes, want ", want_payload));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EmptyDirectory(const std::string& dir) {
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return ErrnoFromLastError("mkdir " + dir);
+  }
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return ErrnoFromLastError("opendir " + dir);
+  absl::Status status;
+  while (struct dirent* e = readdir(d)) {
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    if (unlinkat(dirfd(d), e->d_name, 0) != 0 && status.ok()) {
+      status = ErrnoFromLastError(absl::StrCat("unlink ", dir, "/", e->d_name));
+    }
+  }
+  closedir(d);
+  return status;
+}
 
 const std::map<std::string, BenchWorkloadInfo>& BenchWorkloads() {
   static const auto* workloads = new std::map<std::string, BenchWorkloadInfo>{
@@ -160,6 +180,21 @@ const std::map<std::string, BenchWorkloadInfo>& BenchWorkloads() {
       {"read128k",
        {"128 KiB FUSE_READ at random offsets of a cached 64 MiB file",
         [] { return std::make_unique<ReadWorkload>(128 * 1024); }}},
+      {"write4k",
+       {"4 KiB FUSE_WRITE at random offsets of a preallocated 64 MiB file",
+        [] { return MakeWriteWorkload(4096); }}},
+      {"write128k",
+       {"128 KiB FUSE_WRITE at random offsets of a preallocated 64 MiB file",
+        [] { return MakeWriteWorkload(128 * 1024); }}},
+      {"create",
+       {"FUSE_CREATE of a new name + FUSE_RELEASE (directory emptied after each run)",
+        [] { return MakeCreateWorkload(); }}},
+      {"readdir1000",
+       {"OPENDIR + 4 KiB READDIRPLUS pages + RELEASEDIR of a 1000-file directory",
+        [] { return MakeReadDirWorkload(/*plus=*/true); }}},
+      {"readdir1000-noplus",
+       {"OPENDIR + 4 KiB READDIR pages + RELEASEDIR of a 1000-file directory",
+        [] { return MakeReadDirWorkload(/*plus=*/false); }}},
   };
   return *workloads;
 }

@@ -1,12 +1,12 @@
 // vfsd_bench: benchmarks vhost-user-fs daemons (ours, the reference
 // virtiofsd, side by side) through the fake VMM. Prints a markdown table
-// of ops/s, p50/p99 latency and ops per daemon CPU-second.
+// of ops/s, p50/p99 latency and ops per daemon CPU-second per run, then
+// (with several daemons) a side-by-side comparison against the reference.
+// Runs of the same configuration on different daemons go back to back.
 //
-//   bazel run //testing/bench:vfsd_bench -- \
-//     --daemon=vfsd:"$PWD/bazel-bin/daemon/vfsd --socket-path={socket} \
-//         --shared-dir={dir} --cache=auto" \
-//     --daemon=ref:"/usr/lib/qemu/virtiofsd --socket-path={socket} \
-//         -o source={dir} -o cache=auto" --duration=5s
+//   cp bazel-bin/daemon/vfsd /tmp/vfsd-bench
+//   bazel-bin/testing/bench/vfsd_bench --vfsd=/tmp/vfsd-bench --reference
+//       --workloads=all --queue-depths=1,16 --duration=3s   (one line)
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -62,19 +62,44 @@ int main(int argc, char** argv) {
   std::vector<vfsd::BenchResult> results;
   bool failed = false;
   for (const std::string& name : config->workloads) {
-    for (int depth : config->queue_depths) {
-      for (const vfsd::DaemonSpec& daemon : config->daemons) {
-        vfsd::BenchRunOptions run = config->run;
-        run.queue_depth = depth;
-        run.daemon_log_path =
-            absl::StrCat(*logs, "/", daemon.name, "-", name, "-qd", depth, ".log");
-        // A fresh workload object per run: its state (nodeids) is per session.
-        auto workload = vfsd::BenchWorkloads().at(name).make();
-        vfsd::BenchResult result = vfsd::RunBenchmark(daemon, name, *workload, dir, run);
-        failed |= !result.error.empty();
-        std::cerr << daemon.name << " " << name << " qd" << depth << ": "
-                  << (result.error.empty() ? "done" : result.error) << "\n";
-        results.push_back(std::move(result));
+    for (const std::string& cache : config->cache_modes) {
+      for (int queues : config->request_queues) {
+        for (bool indirect : config->indirect) {
+          for (int depth : config->queue_depths) {
+            for (const vfsd::DaemonSpec& daemon : config->daemons) {
+              vfsd::BenchRunOptions run = config->run;
+              run.queue_depth = depth;
+              run.cache = cache;
+              run.request_queues = queues;
+              run.indirect = indirect;
+              run.daemon_log_path = absl::StrCat(*logs, "/", daemon.name, "-", name, "-", cache,
+                                                 "-", queues, "q-", indirect ? "indirect" : "split",
+                                                 "-qd", depth, ".log");
+              // A fresh workload object per run: its state (nodeids) is per
+              // session; PrepareSharedDir is idempotent and re-warms caches.
+              auto workload = vfsd::BenchWorkloads().at(name).make();
+              absl::Status prepared = workload->PrepareSharedDir(dir);
+              vfsd::BenchResult result;
+              if (prepared.ok()) {
+                result = vfsd::RunBenchmark(daemon, name, *workload, dir, run);
+              } else {
+                result.daemon = daemon.name;
+                result.workload = name;
+                result.queue_depth = depth;
+                result.config = vfsd::BenchConfigLabel(run);
+                result.error = std::string(prepared.message());
+              }
+              failed |= !result.error.empty();
+              std::cerr << daemon.name << " " << name << " " << result.config << " qd" << depth
+                        << ": "
+                        << (!result.error.empty()            ? result.error
+                            : !result.not_applicable.empty() ? "n/a: " + result.not_applicable
+                                                             : "done")
+                        << "\n";
+              results.push_back(std::move(result));
+            }
+          }
+        }
       }
     }
   }
@@ -82,6 +107,9 @@ int main(int argc, char** argv) {
   if (own_dir) std::filesystem::remove_all(dir);
   std::cerr << "daemon logs: " << *logs << "\n";
   std::cout << vfsd::FormatMarkdown(results);
+  if (config->daemons.size() > 1) {
+    std::cout << "\n" << vfsd::FormatComparison(results, config->daemons.back().name);
+  }
   if (!config->json_path.empty()) {
     std::ofstream(config->json_path) << vfsd::FormatJson(results);
   }
