@@ -48,16 +48,19 @@ void QueueWorker::Stop() {
 void QueueWorker::Run() {
   const uint16_t index = queue_->config().index;
   VLOG(1) << "queue " << index << " worker started";
-  bool serving = true;
   // Chains may already be waiting (a ring restarted after GET_VRING_BASE,
   // whose kick the previous worker consumed): look once before sleeping.
-  serving = ProcessAvailable();
+  Progress progress = ProcessAvailable();
   pollfd fds[2] = {{kick_fd_, POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
   for (;;) {
     // A broken queue only waits to be stopped: its kicks are ignored.
+    const bool serving = progress != Progress::kBroken;
     const int nfds = serving ? 2 : 1;
     pollfd* watch = serving ? fds : &fds[1];
-    int n = poll(watch, nfds, -1);
+    // With work left over from a full budget, only peek for a stop request.
+    const int timeout_ms = progress == Progress::kMore ? 0 : -1;
+    fds[0].revents = fds[1].revents = 0;
+    int n = poll(watch, nfds, timeout_ms);
     if (n < 0) {
       if (errno == EINTR) continue;
       PLOG(ERROR) << "queue " << index << ": poll";
@@ -67,36 +70,45 @@ void QueueWorker::Run() {
     if (!serving) continue;
     if (fds[0].revents & (POLLERR | POLLNVAL)) {
       LOG(ERROR) << "queue " << index << ": kick fd is unusable; queue no longer served";
-      serving = false;
+      progress = Progress::kBroken;
       continue;
     }
-    if (fds[0].revents & POLLIN) {
-      DrainEventFd(kick_fd_);
-      serving = ProcessAvailable();
-    }
+    const bool kicked = (fds[0].revents & POLLIN) != 0;
+    if (kicked) DrainEventFd(kick_fd_);
+    if (kicked || progress == Progress::kMore) progress = ProcessAvailable();
   }
   VLOG(1) << "queue " << index << " worker stopped";
 }
 
-bool QueueWorker::ProcessAvailable() {
+QueueWorker::Progress QueueWorker::ProcessAvailable() {
   // One snapshot per wake: a memory map swap takes effect at the next kick,
   // and every request popped now keeps this snapshot alive.
   std::shared_ptr<const GuestMemory> memory = memory_->Load();
-  bool ok = true;
+  // Bounded work per wake: a guest that refills the ring as fast as we drain
+  // it (or a ring whose used index aliases its avail index, so that every
+  // completion looks like a new chain) must not keep this thread from
+  // noticing a stop request (GET_VRING_BASE, disconnect).
+  uint32_t budget = queue_->config().size;
+  Progress progress = Progress::kIdle;
   queue_->BeginBatch();
-  do {
-    for (;;) {
-      absl::StatusOr<std::optional<QueueRequest>> request = queue_->Pop(memory);
-      if (!request.ok()) {
-        ok = false;  // Pop logged it and marked the queue broken
-        break;
-      }
-      if (!request->has_value()) break;
-      handler_->HandleRequest(std::move(**request));
+  for (;;) {
+    absl::StatusOr<std::optional<QueueRequest>> request = queue_->Pop(memory);
+    if (!request.ok()) {
+      progress = Progress::kBroken;  // Pop logged it and marked the queue broken
+      break;
     }
-  } while (ok && queue_->EnableNotificationsAndCheck());
+    if (request->has_value()) {
+      handler_->HandleRequest(std::move(**request));
+    } else if (!queue_->EnableNotificationsAndCheck()) {
+      break;  // empty, and notifications are re-enabled
+    }
+    if (--budget == 0) {
+      progress = Progress::kMore;
+      break;
+    }
+  }
   queue_->EndBatch();
-  return ok;
+  return progress;
 }
 
 }  // namespace vfsd

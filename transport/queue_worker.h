@@ -42,7 +42,10 @@ class QueueWorker {
         handler_(handler) {}
   void Run();
   // Serves everything available; false once the queue is broken.
-  bool ProcessAvailable();
+  enum class Progress { kIdle, kMore, kBroken };
+  // Serves available chains, at most one queue's worth; kMore when the
+  // budget ran out with chains left.
+  Progress ProcessAvailable();
 
   const std::shared_ptr<Virtqueue> queue_;
   const int kick_fd_;

@@ -123,6 +123,10 @@ absl::StatusOr<std::optional<QueueRequest>> Virtqueue::Pop(
     const std::shared_ptr<const GuestMemory>& memory) {
   if (broken()) return absl::FailedPreconditionError("virtqueue is broken");
   const uint16_t size = static_cast<uint16_t>(config_.size);  // 32768 fits
+  // Each dropped chain publishes a used element at once; if the guest made
+  // the used index alias the avail index, that looks like a new chain every
+  // time, so bound the drops per call (the caller's budget takes over).
+  uint32_t dropped = 0;
   for (;;) {
     if (next_avail_ == shadow_avail_idx_) {
       const uint16_t avail_idx = LoadAvailIdx();
@@ -160,6 +164,7 @@ absl::StatusOr<std::optional<QueueRequest>> Virtqueue::Pop(
                               << ": " << walked;
     request.chain_.Clear();
     request.Complete(0);
+    if (++dropped >= config_.size) return std::optional<QueueRequest>();
   }
 }
 

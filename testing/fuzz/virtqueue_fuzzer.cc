@@ -162,17 +162,10 @@ void Run(FuzzInput& in) {
   uint16_t used_before;
   std::memcpy(&used_before, used_idx, 2);
 
-  // KNOWN BUG (reported, not fixed yet): outside a batch every dropped
-  // chain publishes the used index at once, and Pop keeps dropping while
-  // avail idx is ahead; with the used ring's idx laid over the avail ring's
-  // idx each publish advances avail idx too, so Pop never returns
-  // (reproducer: corpus/known_bugs/virtqueue_fuzzer-pop_spin). QueueWorker always
-  // pops inside a batch, which is not affected, so CI fuzzes that shape
-  // batched unless VFSD_FUZZ_KNOWN_BUGS is set.
+  // Unbatched pops with the used idx laid over the avail idx used to spin
+  // forever in Pop (corpus/known_bugs/virtqueue_fuzzer-pop_spin); Pop now
+  // bounds the chains it drops per call.
   bool batch = flags & 8;
-  if (Overlaps(avail_idx, 2, used_idx, 2) && std::getenv("VFSD_FUZZ_KNOWN_BUGS") == nullptr) {
-    batch = true;
-  }
   if (batch) queue->BeginBatch();
   std::vector<QueueRequest> popped;
   bool broken = false;
