@@ -1,0 +1,104 @@
+// vfsd's single-share lifecycle, as virtiofsd's: it exits 0 when the VMM
+// disconnects (after serving, mid-handshake, or with requests in flight),
+// and its socket path is free for the next daemon right away.
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "testing/fake_vmm_session.h"
+
+namespace vfsd {
+namespace {
+
+DaemonSpec VfsdSpec() {
+  const char* runfiles = std::getenv("TEST_SRCDIR");
+  std::string binary = absl::StrCat(runfiles ? runfiles : ".", "/vfsd/daemon/vfsd");
+  return DaemonSpec{"vfsd", absl::StrCat(binary,
+                                         " --socket-path={socket} --shared-dir={dir}"
+                                         " --log-level=warn")};
+}
+
+class VfsdLifecycleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::string> dir = MakeTempDir("share");
+    ASSERT_TRUE(dir.ok()) << dir.status();
+    dir_ = *dir;
+  }
+
+  std::unique_ptr<FakeVmmSession> Start(bool init = true) {
+    FakeVmmSessionOptions options;
+    options.init = init;
+    absl::StatusOr<std::unique_ptr<FakeVmmSession>> session =
+        FakeVmmSession::Start(VfsdSpec(), dir_, options);
+    EXPECT_TRUE(session.ok()) << session.status();
+    return session.ok() ? std::move(*session) : nullptr;
+  }
+
+  static void ExpectExitZero(FakeVmmSession& session) {
+    absl::StatusOr<int> status = session.daemon->WaitForExit(absl::Seconds(10));
+    ASSERT_TRUE(status.ok()) << "vfsd did not exit after the VMM disconnected";
+    ASSERT_TRUE(WIFEXITED(*status)) << "vfsd died with signal " << WTERMSIG(*status);
+    EXPECT_EQ(WEXITSTATUS(*status), 0);
+  }
+
+  std::string dir_;
+};
+
+TEST_F(VfsdLifecycleTest, ExitsZeroWhenTheVmmDisconnectsAfterServing) {
+  auto session = Start();
+  ASSERT_NE(session, nullptr);
+  ASSERT_TRUE(session->fuse->GetAttr(FUSE_ROOT_ID).ok());
+  session->vmm->Disconnect();
+  ExpectExitZero(*session);
+  struct stat st;
+  EXPECT_NE(lstat(session->socket_path.c_str(), &st), 0) << "socket left behind";
+}
+
+TEST_F(VfsdLifecycleTest, ExitsZeroWhenTheVmmDisconnectsBeforeInit) {
+  auto session = Start(/*init=*/false);
+  ASSERT_NE(session, nullptr);
+  session->vmm->Disconnect();
+  ExpectExitZero(*session);
+}
+
+TEST_F(VfsdLifecycleTest, ExitsZeroWithRequestsInFlight) {
+  auto session = Start();
+  ASSERT_NE(session, nullptr);
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(session->fuse->Submit(FUSE_GETATTR, FUSE_ROOT_ID, {}, 4096).ok());
+  }
+  session->fuse->Kick();
+  session->vmm->Disconnect();
+  ExpectExitZero(*session);
+}
+
+TEST_F(VfsdLifecycleTest, SocketPathIsReusableRightAfterwards) {
+  absl::StatusOr<std::string> socket = MakeSocketPath();
+  ASSERT_TRUE(socket.ok()) << socket.status();
+  absl::StatusOr<std::vector<std::string>> argv =
+      ExpandDaemonCommand(VfsdSpec().command, {{"socket", *socket}, {"dir", dir_}});
+  ASSERT_TRUE(argv.ok()) << argv.status();
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(absl::StrCat("daemon #", round + 1, " on the same path"));
+    absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon = DaemonProcess::Spawn(*argv, *socket);
+    ASSERT_TRUE(daemon.ok()) << daemon.status();
+    FakeVmmOptions options;
+    options.socket_path = *socket;
+    absl::StatusOr<std::unique_ptr<FakeVmm>> vmm = FakeVmm::Start(options);
+    ASSERT_TRUE(vmm.ok()) << vmm.status();
+    (*vmm)->Disconnect();
+    absl::StatusOr<int> status = (*daemon)->WaitForExit(absl::Seconds(10));
+    ASSERT_TRUE(status.ok()) << "vfsd did not exit";
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+  }
+  RemoveSocketPath(*socket);
+}
+
+}  // namespace
+}  // namespace vfsd
