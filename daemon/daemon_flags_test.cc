@@ -68,11 +68,58 @@ TEST(DaemonFlagsTest, RejectsBadNumbersAndLevels) {
   EXPECT_FALSE(ParseDaemonFlags({"--fd=x"}).ok());
 }
 
+TEST(DaemonFlagsTest, SandboxingDefaultsAreVirtiofsds) {
+  auto options = ParseDaemonFlags({});
+  ASSERT_TRUE(options.ok());
+  EXPECT_EQ(options->sandbox, SandboxMode::kNamespace);
+  EXPECT_EQ(options->seccomp, SeccompAction::kKill);
+  EXPECT_TRUE(options->modcaps.empty());
+  EXPECT_FALSE(options->rlimit_nofile.has_value());
+}
+
+TEST(DaemonFlagsTest, ParsesSandboxSeccompAndRlimit) {
+  auto options = ParseDaemonFlags(
+      {"--sandbox=chroot", "--seccomp", "trap", "--rlimit-nofile=4096"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->sandbox, SandboxMode::kChroot);
+  EXPECT_EQ(options->seccomp, SeccompAction::kTrap);
+  EXPECT_EQ(options->rlimit_nofile, 4096u);
+  EXPECT_EQ(ParseDaemonFlags({"--sandbox=none"})->sandbox, SandboxMode::kNone);
+  EXPECT_EQ(ParseDaemonFlags({"--sandbox=namespace"})->sandbox, SandboxMode::kNamespace);
+  EXPECT_EQ(ParseDaemonFlags({"--seccomp=log"})->seccomp, SeccompAction::kLog);
+  EXPECT_EQ(ParseDaemonFlags({"--seccomp=none"})->seccomp, SeccompAction::kNone);
+  EXPECT_EQ(ParseDaemonFlags({"--seccomp=kill"})->seccomp, SeccompAction::kKill);
+}
+
+TEST(DaemonFlagsTest, ParsesModcaps) {
+  auto options = ParseDaemonFlags({"--modcaps=+SYS_ADMIN:-cap_mknod:+chown"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  ASSERT_EQ(options->modcaps.size(), 3u);
+  EXPECT_TRUE(options->modcaps[0].add);
+  EXPECT_EQ(options->modcaps[0].name, "sys_admin");
+  EXPECT_FALSE(options->modcaps[1].add);
+  EXPECT_EQ(options->modcaps[1].name, "mknod");
+  EXPECT_EQ(options->modcaps[2].name, "chown");
+}
+
+TEST(DaemonFlagsTest, RejectsBadSandboxingValues) {
+  auto sandbox = ParseDaemonFlags({"--sandbox=jail"});
+  ASSERT_FALSE(sandbox.ok());
+  EXPECT_THAT(sandbox.status().message(), HasSubstr("--sandbox"));
+  EXPECT_FALSE(ParseDaemonFlags({"--seccomp=allow"}).ok());
+  EXPECT_FALSE(ParseDaemonFlags({"--modcaps=sys_admin"}).ok());
+  EXPECT_FALSE(ParseDaemonFlags({"--modcaps=+"}).ok());
+  EXPECT_FALSE(ParseDaemonFlags({"--modcaps=+chown::-mknod"}).ok());
+  EXPECT_FALSE(ParseDaemonFlags({"--rlimit-nofile=-5"}).ok());
+  EXPECT_FALSE(ParseDaemonFlags({"--rlimit-nofile=lots"}).ok());
+}
+
 TEST(DaemonFlagsTest, UsageDocumentsEveryFlag) {
   std::string usage = DaemonUsage();
   for (const char* flag : {"--socket-path", "--shared-dir", "--backend", "--cache",
                            "--thread-pool-size", "--log-level", "--fd", "--socket-group",
-                           "--readonly", "--xattr", "--print-capabilities", "--help"}) {
+                           "--readonly", "--xattr", "--print-capabilities", "--help",
+                           "--sandbox", "--seccomp", "--modcaps", "--rlimit-nofile"}) {
     EXPECT_THAT(usage, HasSubstr(flag));
   }
 }

@@ -41,6 +41,9 @@ expect_error "missing socket path" "--socket-path" --shared-dir="$TMP/share"
 expect_error "unknown backend" "unknown backend 'nosuch'" --backend=nosuch --socket-path="$TMP/s" --shared-dir="$TMP/share"
 expect_error "bad cache mode" "--cache" --cache=sometimes --socket-path="$TMP/s" --shared-dir="$TMP/share"
 expect_error "bad log level" "--log-level" --log-level=loud --socket-path="$TMP/s" --shared-dir="$TMP/share"
+expect_error "bad sandbox" "--sandbox" --sandbox=jail --socket-path="$TMP/s" --shared-dir="$TMP/share"
+expect_error "bad seccomp" "--seccomp" --seccomp=maybe --socket-path="$TMP/s" --shared-dir="$TMP/share"
+expect_error "unknown capability" "unknown capability 'fly'" --modcaps=+fly --socket-path="$TMP/s" --shared-dir="$TMP/share"
 expect_error "unwritable socket dir" "$TMP/nodir/s" --socket-path="$TMP/nodir/s" --shared-dir="$TMP/share"
 
 # --help lists every flag and exits 0.
