@@ -142,7 +142,7 @@ static void races(double seconds) {
   long iters = 0, leaked = 0, created = 0, hleaked = 0, hcreated = 0, trap = 0;
   double end = now_s() + seconds;
   char name[64];
-  int err;
+  int err, hcreate_err = 0, trap_err = 0;
   while (now_s() < end) {
     iters++;
     leaked += leaks("sw/secret.txt", 0, &err);
@@ -151,13 +151,16 @@ static void races(double seconds) {
     hleaked += leaks("hsw/secret.txt", 0, &err);
     snprintf(name, sizeof name, "hsw/pwned_%ld", iters % 8);
     if ((fd = open(name, O_WRONLY | O_CREAT, 0644)) >= 0) { hcreated++; close(fd); unlink(name); }
+    else hcreate_err = errno;
     mkdir("hsw/pwned_dir", 0755); rmdir("hsw/pwned_dir");
     if ((fd = open("trap", O_WRONLY | O_CREAT, 0644)) >= 0) { trap++; write(fd, "pwned\n", 6); close(fd); unlink("trap"); }
+    else trap_err = errno;
   }
   kill(pid, SIGKILL);
   waitpid(pid, NULL, 0);
-  printf("note race: %ld iterations, guest-swap creates %ld, host-swap creates %ld, trap creates %ld\n",
-         iters, created, hcreated, trap);
+  printf("note race: %ld iterations, guest-swap creates %ld, host-swap creates %ld (last error %s), "
+         "trap creates %ld (last error %s)\n", iters, created, hcreated, errname(hcreate_err), trap,
+         errname(trap_err));
   EXPECT_TRUE("race_guest_swapped_symlink", leaked == 0, "expected 0 reads of the host secret got %ld", leaked);
   EXPECT_TRUE("race_host_swapped_symlink", hleaked == 0, "expected 0 reads of the host secret got %ld", hleaked);
 }
