@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -274,6 +275,15 @@ TEST_F(SandboxIntegrationTest, NamespaceSandboxRootIsTheShare) {
   EXPECT_TRUE(session_->daemon->running());
 }
 
+TEST_F(SandboxIntegrationTest, NamespaceSandboxWithThreadPoolAndNeverCache) {
+  // Worker threads start after the filter (TSYNC covers the ones before).
+  Start("--sandbox=namespace --seccomp=kill --thread-pool-size=2 --cache=never");
+  ExpectReadDirListsShare();
+  ExpectReads("hello.txt", "hello from the host");
+  ExpectWrites();
+  EXPECT_TRUE(session_->daemon->running());
+}
+
 TEST_F(SandboxIntegrationTest, ChrootSandbox) {
   Start("--sandbox=chroot --seccomp=kill");
   const pid_t pid = session_->daemon->pid();
@@ -316,6 +326,34 @@ TEST_F(SandboxIntegrationTest, SigtermInNamespaceModeExitsZeroAndRemovesTheSocke
   EXPECT_TRUE(WIFEXITED(*status));
   EXPECT_EQ(WEXITSTATUS(*status), 0);
   EXPECT_NE(access(socket.c_str(), F_OK), 0);
+}
+
+// DISABLED until the passthrough backend stops using absolute
+// "/proc/self/fd/N" paths for xattrs and SETATTR(size) without a handle:
+// after pivot_root they resolve inside the share and answer ENOENT
+// (docs/security.md, "Known gaps"). Run with --gtest_also_run_disabled_tests.
+TEST_F(SandboxIntegrationTest, DISABLED_XattrAndTruncateByPathWorkInTheSandbox) {
+  Start("--sandbox=namespace --seccomp=kill --xattr");
+  absl::StatusOr<fuse_entry_out> entry = fuse().Lookup(FUSE_ROOT_ID, "hello.txt");
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  std::vector<uint8_t> args;
+  fuse_getxattr_in getxattr_in{};
+  getxattr_in.size = 256;
+  Append(args, getxattr_in);
+  AppendName(args, "user.missing");
+  absl::StatusOr<FuseReply> reply = fuse().Call(FUSE_GETXATTR, entry->nodeid, args, 4096);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->error, -ENODATA);
+
+  args.clear();
+  fuse_setattr_in setattr_in{};
+  setattr_in.valid = FATTR_SIZE;  // no FATTR_FH: truncate(2) by path in the guest
+  setattr_in.size = 5;
+  Append(args, setattr_in);
+  reply = fuse().Call(FUSE_SETATTR, entry->nodeid, args, 4096);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->error, 0);
+  EXPECT_EQ(std::filesystem::file_size(share_ + "/hello.txt"), 5u);
 }
 
 }  // namespace
