@@ -57,7 +57,6 @@ cleanup() {
     cp "$TMP"/*.log "$TMP"/*.txt "$TEST_UNDECLARED_OUTPUTS_DIR"/ 2>/dev/null
   fi
   [ "$sockdir" != "$TMP" ] && rm -rf "$sockdir"
-  chattr -R -i "$TMP" 2>/dev/null
   rm -rf "$TMP"
 }
 trap cleanup EXIT
