@@ -106,8 +106,14 @@ absl::Status EnterNamespaceSandbox(const std::string& shared_dir, const SandboxH
   // /proc shows no host process, a network namespace with only "lo" (the
   // vhost-user socket is already bound and lives in the filesystem).
   if (unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET) != 0) {
-    return SysError(errno == EINVAL ? "unshare (is the process multithreaded?)"
-                                    : "unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET)");
+    const int err = errno;
+    if (err == EPERM) {
+      return ErrnoStatus(err,
+                         "sandbox: creating namespaces needs root (CAP_SYS_ADMIN); use "
+                         "--sandbox=chroot or --sandbox=none");
+    }
+    return SysError(err == EINVAL ? "unshare (is the process multithreaded?)"
+                                  : "unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET)");
   }
   sigset_t waited, old_mask;
   sigemptyset(&waited);
