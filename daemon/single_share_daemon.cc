@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -38,7 +39,7 @@ namespace {
 // daemon has since created at the same path. Written before the signal
 // thread starts and read only by it afterwards.
 struct SocketToRemove {
-  int dir_fd = -1;
+  std::atomic<int> dir_fd{-1};
   std::string name;
   std::string path;
   dev_t dev = 0;
@@ -62,18 +63,32 @@ absl::Status RememberSocket(const std::string& path) {
     return absl::InternalError(absl::StrCat("cannot open the socket's directory '", dir,
                                             "': ", strerror(err)));
   }
-  g_socket = {fd, name, path, st.st_dev, st.st_ino};
+  g_socket.name = name;
+  g_socket.path = path;
+  g_socket.dev = st.st_dev;
+  g_socket.ino = st.st_ino;
+  g_socket.dir_fd = fd;
   return absl::OkStatus();
 }
 
 // Async-signal-safe enough for the signal thread and the sandbox parent.
 void RemoveSocket() {
-  if (g_socket.dir_fd < 0) return;
+  const int dir_fd = g_socket.dir_fd.load();
+  if (dir_fd < 0) return;
   struct stat st;
-  if (fstatat(g_socket.dir_fd, g_socket.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+  if (fstatat(dir_fd, g_socket.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
       st.st_dev == g_socket.dev && st.st_ino == g_socket.ino) {
-    unlinkat(g_socket.dir_fd, g_socket.name.c_str(), 0);
+    unlinkat(dir_fd, g_socket.name.c_str(), 0);
   }
+}
+
+// Removes the socket and closes the directory fd for good. That fd names a
+// host directory outside the share: kept while serving, it would let a
+// compromised daemon walk out of the sandbox with openat(fd, "..").
+void RemoveAndForgetSocket() {
+  RemoveSocket();
+  const int dir_fd = g_socket.dir_fd.exchange(-1);
+  if (dir_fd >= 0) close(dir_fd);
 }
 
 // Blocks SIGINT/SIGTERM in this (still only) thread and every thread it
@@ -193,7 +208,8 @@ absl::Status RunSingleShareDaemon(const DaemonOptions& options) {
   absl::StatusOr<int> connection = listener->Accept();
   // One share, one VMM: nobody else may connect, and the path is free for
   // the next daemon as soon as this one has its connection (as virtiofsd).
-  RemoveSocket();
+  // The guest can only talk to us from here on, when no host path is open.
+  RemoveAndForgetSocket();
   if (!connection.ok()) return connection.status();
   LOG(INFO) << "VMM connected";
 
