@@ -487,11 +487,11 @@ absl::StatusOr<Attr> PassthroughBackend::DoSetAttr(const RequestContext& ctx, co
     if (handle) {
       rc = ::ftruncate(handle->fd.get(), static_cast<off_t>(*request.size));
     } else {
-      // truncate(2) through the magic link: the host checks write
-      // permission for the (switched) caller, as for truncate(path).
-      char path[32];
-      std::snprintf(path, sizeof(path), "/proc/self/fd/%s", proc.buf);
-      rc = ::truncate(path, static_cast<off_t>(*request.size));
+      // Open for writing through the magic link, relative to our
+      // /proc/self/fd fd (so it works inside the sandbox): the host checks
+      // write permission for the (switched) caller, as truncate(path) does.
+      ScopedFd file(::openat(proc_self_fd_.get(), proc.buf, O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+      rc = file.valid() ? ::ftruncate(file.get(), static_cast<off_t>(*request.size)) : -1;
     }
     if (rc != 0) return ErrnoFromLastError("truncate");
   }

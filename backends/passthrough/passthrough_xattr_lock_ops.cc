@@ -2,11 +2,10 @@
 //
 // Extended attributes (only with BackendConfig::xattr; otherwise ENOSYS,
 // which the guest kernel remembers as "not supported" and stops asking).
-// Regular files and directories are reached through /proc/self/fd/N, which
-// names the node's own inode without resolving any guest path; symlinks and
-// special files have no safe path-free xattr call before getxattrat (Linux
-// 6.13), so they report no attributes and refuse changes with EPERM (what
-// Linux answers for user.* attributes on them anyway).
+// Every node is reached as "N" relative to /proc/self/fd (see PathForXattr),
+// which names the node's own inode without resolving any guest path and
+// never follows a symlink node to its target; the kernel then answers for
+// symlinks and special files as it does for lgetxattr() on them.
 //
 // Locks are taken on the handle's own open file description: flock(2) for
 // BSD locks, open-file-description (OFD) record locks for POSIX locks. OFD
@@ -31,18 +30,22 @@
 namespace vfsd {
 namespace {
 
-// The /proc path of a node's inode, or EPERM/nullptr for node types whose
-// xattrs cannot be reached without following a symlink.
+// A name for a node's inode that the path-based xattr calls accept: "N",
+// relative to /proc/self/fd as the calling thread's working directory. The
+// magic link resolves to the inode the O_PATH fd holds (a symlink itself,
+// never its target), and being relative it works inside the sandbox, where
+// /proc is not mounted at its usual place. Worker threads have their own
+// working directory (unshare(CLONE_FS) in EnsureThreadUmaskZero), so the
+// fchdir changes no other thread's view. As virtiofsd does.
 struct XattrPath {
-  char path[40];
+  char path[16];
 };
 
-absl::StatusOr<XattrPath> PathForXattr(const Inode& inode) {
-  if (inode.type != S_IFREG && inode.type != S_IFDIR) {
-    return ErrnoStatus(EPERM, "xattr on a symlink or special file");
-  }
+absl::StatusOr<XattrPath> PathForXattr(const Inode& inode, int proc_self_fd) {
+  if (absl::Status status = EnsureThreadUmaskZero(); !status.ok()) return status;
+  if (::fchdir(proc_self_fd) != 0) return ErrnoFromLastError("fchdir(/proc/self/fd)");
   XattrPath p;
-  std::snprintf(p.path, sizeof(p.path), "/proc/self/fd/%d", inode.fd.get());
+  std::snprintf(p.path, sizeof(p.path), "%d", inode.fd.get());
   return p;
 }
 
@@ -108,7 +111,7 @@ void PassthroughBackend::SetXattr(const RequestContext& ctx, NodeId node, absl::
   }
   absl::StatusOr<std::shared_ptr<Inode>> inode = GetInode(node);
   if (!inode.ok()) return done(inode.status());
-  absl::StatusOr<XattrPath> path = PathForXattr(**inode);
+  absl::StatusOr<XattrPath> path = PathForXattr(**inode, proc_self_fd_.get());
   if (!path.ok()) return done(path.status());
   absl::Status result;
   {
@@ -132,7 +135,7 @@ void PassthroughBackend::GetXattr(const RequestContext& ctx, NodeId node, absl::
   if ((*inode)->type != S_IFREG && (*inode)->type != S_IFDIR) {
     return done(ErrnoStatus(ENODATA, "getxattr"));
   }
-  absl::StatusOr<XattrPath> path = PathForXattr(**inode);
+  absl::StatusOr<XattrPath> path = PathForXattr(**inode, proc_self_fd_.get());
   if (!path.ok()) return done(path.status());
   done(FetchGrowing(
       [&](char* buf, size_t size) { return ::getxattr(path->path, cname.c_str(), buf, size); },
@@ -145,7 +148,7 @@ void PassthroughBackend::ListXattr(const RequestContext& ctx, NodeId node,
   absl::StatusOr<std::shared_ptr<Inode>> inode = GetInode(node);
   if (!inode.ok()) return done(inode.status());
   if ((*inode)->type != S_IFREG && (*inode)->type != S_IFDIR) return done(std::string());
-  absl::StatusOr<XattrPath> path = PathForXattr(**inode);
+  absl::StatusOr<XattrPath> path = PathForXattr(**inode, proc_self_fd_.get());
   if (!path.ok()) return done(path.status());
   done(FetchGrowing([&](char* buf, size_t size) { return ::listxattr(path->path, buf, size); },
                     "listxattr"));
@@ -159,7 +162,7 @@ void PassthroughBackend::RemoveXattr(const RequestContext& ctx, NodeId node,
   if (absl::Status status = ValidateXattrName(name, &cname); !status.ok()) return done(status);
   absl::StatusOr<std::shared_ptr<Inode>> inode = GetInode(node);
   if (!inode.ok()) return done(inode.status());
-  absl::StatusOr<XattrPath> path = PathForXattr(**inode);
+  absl::StatusOr<XattrPath> path = PathForXattr(**inode, proc_self_fd_.get());
   if (!path.ok()) return done(path.status());
   absl::Status result;
   {
