@@ -299,8 +299,19 @@ TEST_F(SandboxIntegrationTest, ChrootSandbox) {
 }
 
 TEST_F(SandboxIntegrationTest, NoSandboxStillFiltersAndDropsCapabilities) {
-  Start("--sandbox=none --seccomp=kill --modcaps=-mknod");
+  Start("--sandbox=none --seccomp=kill --modcaps=-mknod --rlimit-nofile=4096");
   const pid_t pid = session_->daemon->pid();
+  {
+    std::ifstream limits(absl::StrCat("/proc/", pid, "/limits"));
+    std::string line;
+    while (std::getline(limits, line) && line.rfind("Max open files", 0) != 0) {
+    }
+    std::istringstream fields(line.substr(std::strlen("Max open files")));
+    uint64_t soft = 0, hard = 0;
+    fields >> soft >> hard;
+    EXPECT_EQ(soft, 4096u);
+    EXPECT_EQ(hard, 4096u);
+  }
   EXPECT_EQ(std::stoull(StatusField(pid, "CapEff"), nullptr, 16), kDefaultCaps & ~(1ull << 27));
   EXPECT_EQ(StatusField(pid, "Seccomp"), "2");
   ExpectReadDirListsShare();
