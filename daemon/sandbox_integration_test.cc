@@ -339,11 +339,10 @@ TEST_F(SandboxIntegrationTest, SigtermInNamespaceModeExitsZeroAndRemovesTheSocke
   EXPECT_NE(access(socket.c_str(), F_OK), 0);
 }
 
-// DISABLED until the passthrough backend stops using absolute
-// "/proc/self/fd/N" paths for xattrs and SETATTR(size) without a handle:
-// after pivot_root they resolve inside the share and answer ENOENT
-// (docs/security.md, "Known gaps"). Run with --gtest_also_run_disabled_tests.
-TEST_F(SandboxIntegrationTest, DISABLED_XattrAndTruncateByPathWorkInTheSandbox) {
+// The passthrough backend reaches inodes relative to its /proc/self/fd fd,
+// never by an absolute /proc path (which after pivot_root would resolve
+// inside the share).
+TEST_F(SandboxIntegrationTest, XattrAndTruncateByPathWorkInTheSandbox) {
   Start("--sandbox=namespace --seccomp=kill --xattr");
   absl::StatusOr<fuse_entry_out> entry = fuse().Lookup(FUSE_ROOT_ID, "hello.txt");
   ASSERT_TRUE(entry.ok()) << entry.status();

@@ -8,8 +8,10 @@ suite_prepare() {
   echo "$SEED" >"$SHARE/seed"
   local src="$TMP/src"
   mkdir -p "$src/include" "$src/empty_dir" "$src/bin"
-  (cd /usr/include && find linux -type f -name '*.h' | LC_ALL=C sort | head -n 200 \
-    | xargs cp --parents -t "$src/include")
+  # No `| head` in the pipe: under pipefail, sort's SIGPIPE would fail it.
+  (cd /usr/include && find linux -type f -name '*.h' | LC_ALL=C sort >"$TMP/headers.all")
+  sed -n '1,200p' "$TMP/headers.all" >"$TMP/headers.txt"
+  (cd /usr/include && xargs cp --parents -t "$src/include" <"$TMP/headers.txt")
   printf '#!/bin/sh\necho built\n' >"$src/bin/build.sh"; chmod 755 "$src/bin/build.sh"
   ln -s ../include/linux "$src/bin/linux_headers"
   ln -s build.sh "$src/bin/build"

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite (the README's test command; .ci/run runs it):
+#   1. every test, normal build (unit, fake-VMM integration against vfsd and
+#      the reference virtiofsd, real-guest tests, bounded fuzz runs);
+#   2. the unit and integration tests again under ASan+UBSan;
+#   3. the concurrency-heavy tests under TSan.
+# Sanitizer builds use their own Bazel output bases so that switching
+# configurations never throws away the normal build's cache.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+SANITIZER_TARGETS=(
+  //backends/... //daemon/... //protocol/... //transport/... //proto/...
+  //testing:all //testing/conformance/...
+)
+TSAN_TARGETS=(
+  //transport/... //daemon:thread_pool_test //protocol:fuse_session_test
+  //testing:fake_vmm_test //testing:fuse_client_test
+)
+
+# One output base per checkout and sanitizer (an output base serves one workspace).
+ws_hash="$(pwd | md5sum | cut -c1-8)"
+status=0
+run() {
+  echo "=== $*"
+  "$@" || status=1
+}
+
+run ./bazelw test //...
+run ./bazelw --output_base="/var/tmp/vfsd-bazel-asan-$ws_hash" test --config=asan --config=ubsan \
+  "${SANITIZER_TARGETS[@]}"
+run ./bazelw --output_base="/var/tmp/vfsd-bazel-tsan-$ws_hash" test --config=tsan "${TSAN_TARGETS[@]}"
+exit $status
