@@ -134,7 +134,7 @@ const std::vector<FlagSpec>& FlagTable() {
          return absl::OkStatus();
        }},
       {"cache", "MODE",
-       "guest caching: never, metadata, auto or always (default: auto); see docs/cache.md",
+       "guest caching: never, metadata, auto or always (default: auto); see docs/protocol.md",
        [](absl::string_view v, DaemonOptions& o) {
          o.cache = std::string(v);
          return absl::OkStatus();
@@ -143,6 +143,16 @@ const std::vector<FlagSpec>& FlagTable() {
        "worker threads for backend requests; 0 runs them on the queue threads (default: 0)",
        [](absl::string_view v, DaemonOptions& o) {
          return ParseUint32("thread-pool-size", v, o.thread_pool_size);
+       }},
+      {"max-request-queues", "N",
+       "request queues offered to the VMM, 1..255; it picks how many to use (default: 8)",
+       [](absl::string_view v, DaemonOptions& o) {
+         absl::Status status = ParseUint32("max-request-queues", v, o.max_request_queues);
+         if (status.ok() && (o.max_request_queues < 1 || o.max_request_queues > 255)) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("--max-request-queues must be 1..255, got ", v));
+         }
+         return status;
        }},
       {"log-level", "LEVEL", "error, warn, info, debug, trace or off (default: info)",
        [](absl::string_view v, DaemonOptions& o) { return ParseLogLevel(v, o.log_level); }},

@@ -114,6 +114,15 @@ TEST(DaemonFlagsTest, RejectsBadSandboxingValues) {
   EXPECT_FALSE(ParseDaemonFlags({"--rlimit-nofile=lots"}).ok());
 }
 
+TEST(DaemonFlagsTest, MaxRequestQueues) {
+  auto options = ParseDaemonFlags({"--max-request-queues=2"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->max_request_queues, 2u);
+  EXPECT_EQ(ParseDaemonFlags({})->max_request_queues, 8u);
+  EXPECT_FALSE(ParseDaemonFlags({"--max-request-queues=0"}).ok());
+  EXPECT_FALSE(ParseDaemonFlags({"--max-request-queues=256"}).ok());
+}
+
 TEST(DaemonFlagsTest, UsageDocumentsEveryFlag) {
   std::string usage = DaemonUsage();
   for (const char* flag : {"--socket-path", "--shared-dir", "--backend", "--cache",

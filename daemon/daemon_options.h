@@ -45,6 +45,9 @@ struct DaemonOptions {
   std::string cache = "auto";
   // 0: requests run on their queue's thread.
   uint32_t thread_pool_size = 0;
+  // Request queues (besides hiprio) the device offers in GET_QUEUE_NUM; each
+  // queue the VMM starts gets its own worker thread.
+  uint32_t max_request_queues = 8;
   LogLevel log_level = LogLevel::kInfo;
   bool readonly = false;
   bool xattr = false;

@@ -227,6 +227,7 @@ absl::Status RunSingleShareDaemon(const DaemonOptions& options) {
     if (options.thread_pool_size > 0) pool.emplace(options.thread_pool_size);
     FuseRequestHandler handler(session, pool ? &*pool : nullptr);
     VhostUserDeviceOptions device_options;
+    device_options.num_request_queues = options.max_request_queues;
     served = ServeVhostUserConnection(*connection, device_options, handler);
   }  // the pool drains and joins here, before the session goes away
   close(*connection);
