@@ -5,7 +5,9 @@
 #   2. the unit and integration tests again under ASan+UBSan;
 #   3. the concurrency-heavy tests under TSan.
 # Sanitizer builds use their own Bazel output bases so that switching
-# configurations never throws away the normal build's cache.
+# configurations never throws away the normal build's cache, and create no
+# bazel-* convenience symlinks (--symlink_prefix=/): a bazel-<dir> link into
+# another output base would look like a source package to the main build.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -27,7 +29,7 @@ run() {
 }
 
 run ./bazelw test //...
-run ./bazelw --output_base="/var/tmp/vfsd-bazel-asan-$ws_hash" test --config=asan --config=ubsan \
+run ./bazelw --output_base="/var/tmp/vfsd-bazel-asan-$ws_hash" test --symlink_prefix=/ --config=asan --config=ubsan \
   "${SANITIZER_TARGETS[@]}"
-run ./bazelw --output_base="/var/tmp/vfsd-bazel-tsan-$ws_hash" test --config=tsan "${TSAN_TARGETS[@]}"
+run ./bazelw --output_base="/var/tmp/vfsd-bazel-tsan-$ws_hash" test --symlink_prefix=/ --config=tsan "${TSAN_TARGETS[@]}"
 exit $status
