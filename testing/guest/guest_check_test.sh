@@ -71,8 +71,8 @@ case "$daemon_spec" in
       [ -x "$c" ] && { vfsd="$c"; break; }
     done
     [ -n "$vfsd" ] || fail "no vfsd binary (build //daemon:vfsd, or --daemon=reference)"
-    # Same policy as the reference line below: chroot sandbox, xattrs on.
-    daemon_cmd=("$vfsd" "--socket-path=$SOCK" "--shared-dir=$SHARE" "--cache=auto" "--sandbox=chroot" "--xattr")
+    # vfsd's default sandbox (namespace + pivot_root) and seccomp filter, xattrs on.
+    daemon_cmd=("$vfsd" "--socket-path=$SOCK" "--shared-dir=$SHARE" "--cache=auto" "--xattr")
     ;;
   reference)
     [ -x /usr/lib/qemu/virtiofsd ] || fail "/usr/lib/qemu/virtiofsd missing (apt-get install qemu-system-common)"
