@@ -44,15 +44,6 @@
 namespace vfsd {
 namespace {
 
-#define FUZZ_CHECK(cond)                                                   \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,      \
-                   __LINE__, #cond);                                       \
-      std::abort();                                                        \
-    }                                                                      \
-  } while (0)
-
 constexpr int kErrnos[] = {ENOENT, EACCES, EIO, ERANGE, ENOSPC, EEXIST, ENOTDIR, EINVAL};
 constexpr size_t kMaxOut = 1 << 17;
 

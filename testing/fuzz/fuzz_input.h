@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace vfsd {
@@ -49,5 +51,16 @@ class FuzzInput {
 };
 
 }  // namespace vfsd
+
+// An invariant every fuzz target checks: on failure, report it and abort so
+// libFuzzer saves the input as a crash.
+#define FUZZ_CHECK(cond)                                                   \
+  do {                                                                     \
+    if (!(cond)) {                                                         \
+      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,      \
+                   __LINE__, #cond);                                       \
+      std::abort();                                                        \
+    }                                                                      \
+  } while (0)
 
 #endif  // VFSD_TESTING_FUZZ_FUZZ_INPUT_H_

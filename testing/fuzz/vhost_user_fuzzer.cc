@@ -52,15 +52,6 @@ namespace vu = vhost_user;
 constexpr off_t kMemfdSize = 1 << 20;
 constexpr size_t kMaxContents = 8192;
 
-#define FUZZ_CHECK(cond)                                                   \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,      \
-                   __LINE__, #cond);                                       \
-      std::abort();                                                        \
-    }                                                                      \
-  } while (0)
-
 // Completes every chain a started ring pops, after touching every writable
 // byte (a bad translation would fault here).
 class TouchingHandler : public RequestHandler {

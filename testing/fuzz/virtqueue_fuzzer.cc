@@ -36,15 +36,6 @@
 namespace vfsd {
 namespace {
 
-#define FUZZ_CHECK(cond)                                                   \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,      \
-                   __LINE__, #cond);                                       \
-      std::abort();                                                        \
-    }                                                                      \
-  } while (0)
-
 constexpr uint64_t kRegionSize = 0x8000;
 constexpr uint64_t kGpaA = 0;
 constexpr uint64_t kGpaB = kRegionSize;
