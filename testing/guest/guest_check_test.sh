@@ -63,30 +63,10 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
 # --- which daemon -------------------------------------------------------------
-case "$daemon_spec" in
-  vfsd)
-    vfsd=""
-    for c in "${TEST_SRCDIR:-/nonexistent}/${TEST_WORKSPACE:-vfsd}/daemon/vfsd" \
-             "$here/../../daemon/vfsd" "$here/../../bazel-bin/daemon/vfsd"; do
-      [ -x "$c" ] && { vfsd="$c"; break; }
-    done
-    [ -n "$vfsd" ] || fail "no vfsd binary (build //daemon:vfsd, or --daemon=reference)"
-    # vfsd's default sandbox (namespace + pivot_root) and seccomp filter, xattrs on.
-    daemon_cmd=("$vfsd" "--socket-path=$SOCK" "--shared-dir=$SHARE" "--cache=auto" "--xattr")
-    ;;
-  reference)
-    [ -x /usr/lib/qemu/virtiofsd ] || fail "/usr/lib/qemu/virtiofsd missing (apt-get install qemu-system-common)"
-    daemon_cmd=(/usr/lib/qemu/virtiofsd "--socket-path=$SOCK" -o "source=$SHARE" -o cache=auto
-                -o sandbox=chroot -o xattr -o posix_lock -o flock)
-    ;;
-  *)
-    read -r -a daemon_cmd <<<"$daemon_spec"
-    for i in "${!daemon_cmd[@]}"; do
-      daemon_cmd[$i]="${daemon_cmd[$i]//\{socket\}/$SOCK}"
-      daemon_cmd[$i]="${daemon_cmd[$i]//\{dir\}/$SHARE}"
-    done
-    ;;
-esac
+# vfsd with its default sandbox (namespace + pivot_root) and seccomp filter.
+# shellcheck source=daemon_command.sh
+. "$here/daemon_command.sh"
+daemon_command "$daemon_spec" "$SOCK" "$SHARE" "--xattr" "-o xattr -o posix_lock -o flock"
 note "daemon: ${daemon_cmd[*]}"
 
 # --- the suite's programs and host-side preparation ---------------------------

@@ -56,29 +56,9 @@ for arg in "$@"; do
     *) fail "unknown argument '$arg' (only --daemon=SPEC)" ;;
   esac
 done
-case "$daemon_spec" in
-  vfsd)
-    vfsd=""
-    for c in "${TEST_SRCDIR:-/nonexistent}/${TEST_WORKSPACE:-vfsd}/daemon/vfsd" \
-             "$here/../../daemon/vfsd" "$here/../../bazel-bin/daemon/vfsd"; do
-      [ -x "$c" ] && { vfsd="$c"; break; }
-    done
-    [ -n "$vfsd" ] || fail "no vfsd binary (build //daemon:vfsd, or set VFSD_GUEST_DAEMON=reference)"
-    daemon_cmd=("$vfsd" "--socket-path=$SOCK" "--shared-dir=$SHARE" "--cache=auto")
-    ;;
-  reference)
-    [ -x /usr/lib/qemu/virtiofsd ] || fail "/usr/lib/qemu/virtiofsd missing (apt-get install qemu-system-common)"
-    daemon_cmd=(/usr/lib/qemu/virtiofsd "--socket-path=$SOCK" -o "source=$SHARE"
-                -o cache=auto -o sandbox=chroot)
-    ;;
-  *)
-    read -r -a daemon_cmd <<<"$daemon_spec"
-    for i in "${!daemon_cmd[@]}"; do
-      daemon_cmd[$i]="${daemon_cmd[$i]//\{socket\}/$SOCK}"
-      daemon_cmd[$i]="${daemon_cmd[$i]//\{dir\}/$SHARE}"
-    done
-    ;;
-esac
+# shellcheck source=daemon_command.sh
+. "$here/daemon_command.sh"
+daemon_command "$daemon_spec" "$SOCK" "$SHARE" "" ""
 note "daemon: ${daemon_cmd[*]}"
 
 # --- the host tree --------------------------------------------------------------
