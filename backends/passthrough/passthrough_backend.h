@@ -121,8 +121,7 @@ class PassthroughBackend : public Backend {
                      Done<size_t> done) override;
   void SyncFs(const RequestContext& ctx, NodeId node, DoneStatus done) override;
 
-  // --- xattrs (only with BackendConfig::xattr) and locks
-  // (passthrough_xattr_lock_ops.cc) ---
+  // --- xattrs, only with BackendConfig::xattr (passthrough_xattr_ops.cc) ---
   void SetXattr(const RequestContext& ctx, NodeId node, absl::string_view name,
                 absl::string_view value, uint32_t flags, DoneStatus done) override;
   void GetXattr(const RequestContext& ctx, NodeId node, absl::string_view name,
@@ -130,6 +129,8 @@ class PassthroughBackend : public Backend {
   void ListXattr(const RequestContext& ctx, NodeId node, Done<std::string> done) override;
   void RemoveXattr(const RequestContext& ctx, NodeId node, absl::string_view name,
                    DoneStatus done) override;
+
+  // --- locks (passthrough_lock_ops.cc) ---
   void GetLk(const RequestContext& ctx, NodeId node, HandleId handle, uint64_t owner,
              const FileLock& lock, Done<FileLock> done) override;
   void SetLk(const RequestContext& ctx, NodeId node, HandleId handle, uint64_t owner,
