@@ -72,6 +72,7 @@ class PassthroughBackend : public Backend {
                std::optional<uint64_t> lock_owner, bool release_flock,
                DoneStatus done) override;
 
+  // --- directory handles (passthrough_dir_ops.cc) ---
   void OpenDir(const RequestContext& ctx, NodeId node, uint32_t flags,
                Done<OpenResult> done) override;
   void ReadDir(const RequestContext& ctx, NodeId node, HandleId handle, uint64_t offset,

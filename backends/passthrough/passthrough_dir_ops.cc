@@ -1,0 +1,101 @@
+// PassthroughBackend's directory handles: OPENDIR, READDIR(PLUS), RELEASEDIR.
+//
+// A directory handle is a real O_RDONLY fd on the host directory (opened
+// relative to the node's O_PATH fd); entries come from getdents64 through
+// DirReader, and READDIRPLUS resolves each name under the directory node
+// exactly as LOOKUP does.
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+#include "backends/errno_status.h"
+#include "backends/passthrough/dir_reader.h"
+#include "backends/passthrough/name_validation.h"
+#include "backends/passthrough/passthrough_backend.h"
+
+namespace vfsd {
+
+void PassthroughBackend::OpenDir(const RequestContext& ctx, NodeId node, uint32_t flags,
+                                 Done<OpenResult> done) {
+  absl::StatusOr<std::shared_ptr<Inode>> inode = GetInode(node);
+  if (!inode.ok()) return done(inode.status());
+  if ((*inode)->type != S_IFDIR) return done(ErrnoStatus(ENOTDIR, "opendir"));
+  // "." relative to the directory's own O_PATH fd: no path, no /proc.
+  int fd;
+  do {
+    fd = ::openat((*inode)->fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return done(ErrnoFromLastError("opendir"));
+  OpenResult result;
+  result.handle = handles_.Insert(std::make_shared<OpenHandle>(node, /*is_dir=*/true, ScopedFd(fd)));
+  done(result);
+}
+
+void PassthroughBackend::ReadDir(const RequestContext& ctx, NodeId node, HandleId handle,
+                                 uint64_t offset, bool plus, DirEntrySink& sink,
+                                 DoneStatus done) {
+  absl::StatusOr<std::shared_ptr<OpenHandle>> h = GetHandle(handle);
+  if (!h.ok()) return done(h.status());
+  if (!(*h)->is_dir) return done(ErrnoStatus(ENOTDIR, "readdir"));
+  // READDIRPLUS resolves each name under the handle's directory node.
+  std::shared_ptr<Inode> dir;
+  if (plus) {
+    absl::StatusOr<std::shared_ptr<Inode>> inode = GetInode((*h)->node);
+    if (!inode.ok()) return done(inode.status());
+    dir = *std::move(inode);
+  }
+  std::lock_guard<std::mutex> lock((*h)->dir_mu);
+  DirReader reader((*h)->fd.get());
+  if (absl::Status status = reader.Seek(offset); !status.ok()) return done(status);
+  bool added_any = false;
+  while (true) {
+    absl::StatusOr<std::optional<RawDirEntry>> next = reader.Next();
+    if (!next.ok()) return done(added_any ? absl::OkStatus() : next.status());
+    if (!next->has_value()) break;
+    const RawDirEntry& raw = **next;
+    // Check space before taking any lookup reference: an entry that does
+    // not fit is re-read by the next READDIR, and a reference taken for it
+    // now would leak (the guest never learns of it, so never forgets it).
+    if (!sink.Fits(raw.name.size())) break;
+    DirEntry dirent;
+    dirent.ino = raw.ino;
+    dirent.next_offset = raw.next_offset;
+    dirent.type = raw.type;
+    dirent.name = raw.name;
+    if (!plus || IsDotOrDotDot(raw.name)) {
+      sink.Add(dirent, nullptr);
+      added_any = true;
+      continue;
+    }
+    absl::StatusOr<Entry> entry = LookupChild(*dir, raw.name);
+    if (!entry.ok()) {
+      // Removed between getdents64 and the lookup: skip it, as if listed a
+      // moment later. Other errors end the reply (or fail an empty one).
+      if (ErrnoOf(entry.status()) == ENOENT) continue;
+      if (added_any) break;
+      return done(entry.status());
+    }
+    // Report the identity the entry resolved to now (it may have been
+    // replaced since getdents64).
+    dirent.ino = entry->attr.ino;
+    dirent.type = IFTODT(entry->attr.mode);
+    sink.Add(dirent, &*entry);
+    added_any = true;
+  }
+  done(absl::OkStatus());
+}
+
+void PassthroughBackend::ReleaseDir(const RequestContext& ctx, NodeId node, HandleId handle,
+                                    DoneStatus done) {
+  if (handles_.Remove(handle) == nullptr) return done(ErrnoStatus(EBADF, "releasedir"));
+  done(absl::OkStatus());
+}
+
+}  // namespace vfsd
