@@ -26,17 +26,6 @@
 #include "glog/logging.h"
 
 namespace vfsd {
-namespace {
-
-// Open flags the guest may pass through to the host. Everything else is
-// dropped: O_CREAT/O_EXCL/O_TMPFILE (creation is CREATE/TMPFILE, not OPEN),
-// O_PATH/O_DIRECTORY/O_NOFOLLOW (we decide how the node is reopened),
-// O_NOCTTY, O_ASYNC (SIGIO would be delivered to the daemon), O_CLOEXEC
-// (always added). O_DIRECT is handled separately (allow_direct_io).
-constexpr int kPassedOpenFlags =
-    O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_NOATIME | O_TRUNC | O_LARGEFILE;
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<Backend>> PassthroughBackend::Create(const BackendConfig& config) {
   if (config.shared_dir.empty()) {
@@ -239,102 +228,6 @@ void PassthroughBackend::ReadLink(const RequestContext& ctx, NodeId node,
   if (n < 0) return done(ErrnoFromLastError("readlinkat"));
   target.resize(static_cast<size_t>(n));
   done(std::move(target));
-}
-
-int PassthroughBackend::HostOpenFlags(uint32_t guest_flags) const {
-  int flags = static_cast<int>(guest_flags) & kPassedOpenFlags;
-  if (config_.allow_direct_io) flags |= static_cast<int>(guest_flags) & O_DIRECT;
-  if (writeback_cache_.load(std::memory_order_relaxed)) {
-    // With writeback caching the guest kernel reads pages of write-only
-    // files to fill partial pages, and does O_APPEND positioning itself
-    // (as virtiofsd does: fuse kernel docs, "writeback cache").
-    if ((flags & O_ACCMODE) == O_WRONLY) flags = (flags & ~O_ACCMODE) | O_RDWR;
-    flags &= ~O_APPEND;
-  }
-  return flags;
-}
-
-void PassthroughBackend::Open(const RequestContext& ctx, NodeId node, uint32_t flags,
-                              Done<OpenResult> done) {
-  absl::StatusOr<std::shared_ptr<Inode>> inode = GetInode(node);
-  if (!inode.ok()) return done(inode.status());
-  switch ((*inode)->type) {
-    case S_IFREG:
-      break;
-    case S_IFDIR:
-      return done(ErrnoStatus(EISDIR, "open"));
-    case S_IFLNK:
-      // O_NOFOLLOW semantics: a symlink node is never opened through.
-      return done(ErrnoStatus(ELOOP, "open: symlink"));
-    default:
-      // FIFOs, sockets and device nodes: the guest kernel handles these
-      // itself and never sends OPEN for them; refusing keeps a hostile guest
-      // from blocking a worker on a FIFO or opening host devices.
-      return done(ErrnoStatus(ENXIO, "open: special file"));
-  }
-  const int access_mode = static_cast<int>(flags) & O_ACCMODE;
-  if (access_mode == O_ACCMODE) return done(ErrnoStatus(EINVAL, "open: access mode"));
-  if (config_.readonly && (access_mode != O_RDONLY || (flags & O_TRUNC))) {
-    return done(ErrnoStatus(EROFS, "open for writing on a read-only share"));
-  }
-  absl::StatusOr<ScopedFd> fd = ReopenNode(**inode, HostOpenFlags(flags));
-  if (!fd.ok()) return done(fd.status());
-  OpenResult result;
-  result.handle =
-      handles_.Insert(std::make_shared<OpenHandle>(node, /*is_dir=*/false, *std::move(fd)));
-  done(result);
-}
-
-void PassthroughBackend::Read(const RequestContext& ctx, NodeId node, HandleId handle,
-                              uint64_t offset, absl::Span<const iovec> dest, Done<size_t> done) {
-  absl::StatusOr<std::shared_ptr<OpenHandle>> h = GetHandle(handle);
-  if (!h.ok()) return done(h.status());
-  // read(2) on a directory fd answers EISDIR.
-  if ((*h)->is_dir) return done(ErrnoStatus(EISDIR, "read"));
-  if (offset > static_cast<uint64_t>(INT64_MAX)) return done(ErrnoStatus(EINVAL, "read offset"));
-  size_t total = 0;
-  // preadv straight into the guest's buffers; at most IOV_MAX per call.
-  while (!dest.empty()) {
-    const size_t count = std::min<size_t>(dest.size(), IOV_MAX);
-    size_t wanted = 0;
-    for (size_t i = 0; i < count; ++i) wanted += dest[i].iov_len;
-    const uint64_t pos = offset + total;
-    if (pos > static_cast<uint64_t>(INT64_MAX)) break;
-    ssize_t n;
-    do {
-      n = ::preadv((*h)->fd.get(), dest.data(), static_cast<int>(count), static_cast<off_t>(pos));
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-      if (total > 0) break;  // report what was read, as read(2) does
-      return done(ErrnoFromLastError("preadv"));
-    }
-    total += static_cast<size_t>(n);
-    if (static_cast<size_t>(n) < wanted) break;  // end of file
-    dest.remove_prefix(count);
-  }
-  done(total);
-}
-
-void PassthroughBackend::Flush(const RequestContext& ctx, NodeId node, HandleId handle,
-                               uint64_t lock_owner, DoneStatus done) {
-  absl::StatusOr<std::shared_ptr<OpenHandle>> h = GetHandle(handle);
-  if (!h.ok()) return done(h.status());
-  // FLUSH is the guest's close(): closing a duplicate reports deferred write
-  // errors (NFS and friends) without closing the handle itself, as virtiofsd
-  // does.
-  int dup_fd = ::fcntl((*h)->fd.get(), F_DUPFD_CLOEXEC, 0);
-  if (dup_fd < 0) return done(ErrnoFromLastError("flush: dup"));
-  if (::close(dup_fd) != 0 && errno != EINTR) return done(ErrnoFromLastError("flush: close"));
-  done(absl::OkStatus());
-}
-
-void PassthroughBackend::Release(const RequestContext& ctx, NodeId node, HandleId handle,
-                                 uint32_t flags, std::optional<uint64_t> lock_owner,
-                                 bool release_flock, DoneStatus done) {
-  // Dropping the last reference closes the fd, which also drops any flock
-  // taken through it.
-  if (handles_.Remove(handle) == nullptr) return done(ErrnoStatus(EBADF, "release"));
-  done(absl::OkStatus());
 }
 
 void PassthroughBackend::StatFs(const RequestContext& ctx, NodeId node,

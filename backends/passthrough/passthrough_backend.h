@@ -62,6 +62,7 @@ class PassthroughBackend : public Backend {
                Done<Attr> done) override;
   void ReadLink(const RequestContext& ctx, NodeId node, Done<std::string> done) override;
 
+  // --- open files (passthrough_file_ops.cc) ---
   void Open(const RequestContext& ctx, NodeId node, uint32_t flags,
             Done<OpenResult> done) override;
   void Read(const RequestContext& ctx, NodeId node, HandleId handle, uint64_t offset,
