@@ -101,6 +101,32 @@ absl::Status ParseModcaps(absl::string_view value, std::vector<CapabilityChange>
   return absl::OkStatus();
 }
 
+// Rust virtiofsd's --inode-file-handles values ("fallback" is its deprecated
+// alias of "prefer").
+absl::Status ParseInodeFileHandles(absl::string_view value,
+                                   BackendConfig::InodeFileHandles& out) {
+  if (value == "never") {
+    out = BackendConfig::InodeFileHandles::kNever;
+  } else if (value == "prefer" || value == "fallback") {
+    out = BackendConfig::InodeFileHandles::kPrefer;
+  } else if (value == "mandatory") {
+    out = BackendConfig::InodeFileHandles::kMandatory;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--inode-file-handles must be one of never, prefer, mandatory; got '", value, "'"));
+  }
+  return absl::OkStatus();
+}
+
+// A boolean flag that sets `field`.
+FlagSpec BoolFlag(const char* name, const char* help, bool DaemonOptions::*field,
+                  bool value = true) {
+  return FlagSpec{name, nullptr, help, [field, value](absl::string_view, DaemonOptions& o) {
+                    o.*field = value;
+                    return absl::OkStatus();
+                  }};
+}
+
 const std::vector<FlagSpec>& FlagTable() {
   static const auto* table = new std::vector<FlagSpec>{
       {"socket-path", "PATH", "vhost-user socket to create and listen on",
@@ -170,6 +196,33 @@ const std::vector<FlagSpec>& FlagTable() {
        [](absl::string_view, DaemonOptions& o) {
          o.allow_direct_io = true;
          return absl::OkStatus();
+       }},
+      BoolFlag("posix-acl", "enforce POSIX ACLs (FUSE_POSIX_ACL; implies --xattr)",
+               &DaemonOptions::posix_acl),
+      BoolFlag("security-label",
+               "store the security context (e.g. SELinux label) the guest sends with each "
+               "new file (FUSE_SECURITY_CTX; implies --xattr)",
+               &DaemonOptions::security_label),
+      BoolFlag("writeback", "let the guest cache writes (FUSE_WRITEBACK_CACHE; default: off)",
+               &DaemonOptions::writeback),
+      BoolFlag("announce-submounts",
+               "report host mount points inside the share as submounts (default: off)",
+               &DaemonOptions::announce_submounts),
+      BoolFlag("no-announce-submounts", "do not report submounts (the default)",
+               &DaemonOptions::announce_submounts, false),
+      BoolFlag("killpriv-v2",
+               "let the daemon clear setuid/setgid on write, truncate and chown "
+               "(FUSE_HANDLE_KILLPRIV_V2; default: off)",
+               &DaemonOptions::killpriv_v2),
+      BoolFlag("no-killpriv-v2", "the guest kernel clears setuid/setgid itself (the default)",
+               &DaemonOptions::killpriv_v2, false),
+      BoolFlag("preserve-noatime",
+               "open files with O_NOATIME where the host allows it (reads do not touch atime)",
+               &DaemonOptions::preserve_noatime),
+      {"inode-file-handles", "MODE",
+       "identify inodes by file handle: never, prefer or mandatory (default: never)",
+       [](absl::string_view v, DaemonOptions& o) {
+         return ParseInodeFileHandles(v, o.inode_file_handles);
        }},
       {"sandbox", "MODE",
        "namespace (pivot_root into the share in new mount/pid/net namespaces), chroot or none "
@@ -260,6 +313,9 @@ absl::StatusOr<DaemonOptions> ParseDaemonFlags(const std::vector<std::string>& a
     absl::Status status = spec->set(value.value_or(""), options);
     if (!status.ok()) return status;
   }
+  // As Rust virtiofsd: ACLs and security labels are xattrs
+  // (system.posix_acl_*, security.*), so either flag turns xattrs on.
+  if (options.posix_acl || options.security_label) options.xattr = true;
   return options;
 }
 

@@ -123,12 +123,72 @@ TEST(DaemonFlagsTest, MaxRequestQueues) {
   EXPECT_FALSE(ParseDaemonFlags({"--max-request-queues=256"}).ok());
 }
 
+TEST(DaemonFlagsTest, FeatureFlagsDefaultOff) {
+  auto options = ParseDaemonFlags({});
+  ASSERT_TRUE(options.ok());
+  EXPECT_FALSE(options->xattr);
+  EXPECT_FALSE(options->posix_acl);
+  EXPECT_FALSE(options->security_label);
+  EXPECT_FALSE(options->writeback);
+  EXPECT_FALSE(options->announce_submounts);
+  EXPECT_FALSE(options->killpriv_v2);
+  EXPECT_FALSE(options->preserve_noatime);
+  EXPECT_EQ(options->inode_file_handles, BackendConfig::InodeFileHandles::kNever);
+}
+
+TEST(DaemonFlagsTest, FeatureFlags) {
+  auto options = ParseDaemonFlags({"--writeback", "--announce-submounts", "--killpriv-v2",
+                                   "--preserve-noatime", "--inode-file-handles=mandatory"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_TRUE(options->writeback);
+  EXPECT_TRUE(options->announce_submounts);
+  EXPECT_TRUE(options->killpriv_v2);
+  EXPECT_TRUE(options->preserve_noatime);
+  EXPECT_EQ(options->inode_file_handles, BackendConfig::InodeFileHandles::kMandatory);
+  // The later of a flag and its --no- form wins.
+  options = ParseDaemonFlags({"--killpriv-v2", "--no-killpriv-v2", "--announce-submounts",
+                              "--no-announce-submounts"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_FALSE(options->killpriv_v2);
+  EXPECT_FALSE(options->announce_submounts);
+}
+
+TEST(DaemonFlagsTest, PosixAclAndSecurityLabelImplyXattr) {
+  // As Rust virtiofsd: both are stored as xattrs.
+  auto acl = ParseDaemonFlags({"--posix-acl"});
+  ASSERT_TRUE(acl.ok()) << acl.status();
+  EXPECT_TRUE(acl->posix_acl);
+  EXPECT_TRUE(acl->xattr);
+  auto label = ParseDaemonFlags({"--security-label"});
+  ASSERT_TRUE(label.ok()) << label.status();
+  EXPECT_TRUE(label->security_label);
+  EXPECT_TRUE(label->xattr);
+}
+
+TEST(DaemonFlagsTest, InodeFileHandlesValues) {
+  EXPECT_EQ(ParseDaemonFlags({"--inode-file-handles=never"})->inode_file_handles,
+            BackendConfig::InodeFileHandles::kNever);
+  EXPECT_EQ(ParseDaemonFlags({"--inode-file-handles", "prefer"})->inode_file_handles,
+            BackendConfig::InodeFileHandles::kPrefer);
+  // virtiofsd's deprecated alias of prefer.
+  EXPECT_EQ(ParseDaemonFlags({"--inode-file-handles=fallback"})->inode_file_handles,
+            BackendConfig::InodeFileHandles::kPrefer);
+  auto bad = ParseDaemonFlags({"--inode-file-handles=sometimes"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("--inode-file-handles"));
+  EXPECT_FALSE(ParseDaemonFlags({"--inode-file-handles"}).ok());
+  EXPECT_FALSE(ParseDaemonFlags({"--writeback=yes"}).ok());
+}
+
 TEST(DaemonFlagsTest, UsageDocumentsEveryFlag) {
   std::string usage = DaemonUsage();
   for (const char* flag : {"--socket-path", "--shared-dir", "--backend", "--cache",
                            "--thread-pool-size", "--log-level", "--fd", "--socket-group",
                            "--readonly", "--xattr", "--print-capabilities", "--help",
-                           "--sandbox", "--seccomp", "--modcaps", "--rlimit-nofile"}) {
+                           "--sandbox", "--seccomp", "--modcaps", "--rlimit-nofile",
+                           "--posix-acl", "--security-label", "--writeback",
+                           "--announce-submounts", "--killpriv-v2", "--preserve-noatime",
+                           "--inode-file-handles"}) {
     EXPECT_THAT(usage, HasSubstr(flag));
   }
 }

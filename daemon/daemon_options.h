@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "backends/backend_config.h"
 
 namespace vfsd {
 
@@ -54,6 +55,13 @@ struct DaemonOptions {
   bool allow_direct_io = false;
   bool writeback = false;
   bool announce_submounts = false;
+  // --posix-acl implies --xattr (as Rust virtiofsd); so does --security-label.
+  bool posix_acl = false;
+  bool security_label = false;
+  bool preserve_noatime = false;
+  // Offer FUSE_HANDLE_KILLPRIV_V2 (off by default, as virtiofsd's --killpriv-v2).
+  bool killpriv_v2 = false;
+  BackendConfig::InodeFileHandles inode_file_handles = BackendConfig::InodeFileHandles::kNever;
   SandboxMode sandbox = SandboxMode::kNamespace;
   SeccompAction seccomp = SeccompAction::kKill;
   std::vector<CapabilityChange> modcaps;

@@ -177,6 +177,11 @@ absl::Status RunSingleShareDaemon(const DaemonOptions& options) {
     backend_config.readonly = options.readonly;
     backend_config.xattr = options.xattr;
     backend_config.allow_direct_io = options.allow_direct_io;
+    backend_config.posix_acl = options.posix_acl;
+    backend_config.security_label = options.security_label;
+    backend_config.preserve_noatime = options.preserve_noatime;
+    backend_config.announce_submounts = options.announce_submounts;
+    backend_config.inode_file_handles = options.inode_file_handles;
     absl::StatusOr<std::unique_ptr<Backend>> created =
         CreateBackend(options.backend, backend_config);
     if (!created.ok()) return created.status();
@@ -219,6 +224,9 @@ absl::Status RunSingleShareDaemon(const DaemonOptions& options) {
   session_options.xattr = options.xattr;
   session_options.writeback = options.writeback;
   session_options.announce_submounts = options.announce_submounts;
+  session_options.posix_acl = options.posix_acl;
+  session_options.security_label = options.security_label;
+  session_options.killpriv_v2 = options.killpriv_v2;
   FuseSession session(*backend, session_options);
 
   absl::Status served;

@@ -44,11 +44,15 @@ expect_error "bad log level" "--log-level" --log-level=loud --socket-path="$TMP/
 expect_error "bad sandbox" "--sandbox" --sandbox=jail --socket-path="$TMP/s" --shared-dir="$TMP/share"
 expect_error "bad seccomp" "--seccomp" --seccomp=maybe --socket-path="$TMP/s" --shared-dir="$TMP/share"
 expect_error "unknown capability" "unknown capability 'fly'" --modcaps=+fly --socket-path="$TMP/s" --shared-dir="$TMP/share"
+expect_error "bad inode file handles mode" "--inode-file-handles" --inode-file-handles=sometimes --socket-path="$TMP/s" --shared-dir="$TMP/share"
+expect_error "value on a boolean flag" "--posix-acl takes no value" --posix-acl=yes --socket-path="$TMP/s" --shared-dir="$TMP/share"
 expect_error "unwritable socket dir" "$TMP/nodir/s" --socket-path="$TMP/nodir/s" --shared-dir="$TMP/share"
 
 # --help lists every flag and exits 0.
 help="$("$VFSD" --help)" && pass || fail "--help exit status"
-for flag in --socket-path --shared-dir --backend --cache --thread-pool-size --log-level; do
+for flag in --socket-path --shared-dir --backend --cache --thread-pool-size --log-level \
+    --xattr --posix-acl --security-label --writeback --announce-submounts --killpriv-v2 \
+    --preserve-noatime --inode-file-handles --readonly; do
   case "$help" in *"$flag"*) pass ;; *) fail "--help lacks $flag" ;; esac
 done
 "$VFSD" --print-capabilities | grep -q '"type": "fs"' && pass || fail "--print-capabilities"
