@@ -2,11 +2,18 @@
 # Fetches Debian's guest kernel (vmlinuz + the virtio-fs module chain) into a
 # cache dir keyed by kernel version, and prints that dir on stdout.
 #
+# Usage: fetch_kernel.sh [--hostroot]
+#   --hostroot  also make sure the host-root modules (9p over virtio and
+#               overlayfs, for run_guest.sh --hostroot) are in the cache dir.
+#
 # Cache layout ($VFSD_TEST_CACHE, default /var/tmp/vfsd-guest-cache):
 #   kernel-<version>/vmlinuz
 #   kernel-<version>/modules/<name>.ko     (decompressed: busybox insmod has no xz)
 #   kernel-<version>/modules.order         (insmod order, dependencies first)
 #   kernel-<version>/.complete             (written last: a half-filled dir is never used)
+#   kernel-<version>/hostroot/modules/*.ko, hostroot/modules.order, hostroot/.complete
+#                                          (9p + overlay, minus what the base set loads;
+#                                           added to an older cache dir on first --hostroot)
 #   resolved-package                       (last `apt-cache depends linux-image-amd64`
 #                                           answer; reused until the apt lists change)
 #
@@ -19,6 +26,16 @@ CACHE="${VFSD_TEST_CACHE:-/var/tmp/vfsd-guest-cache}"
 # The modules virtio-fs needs; their dependencies are resolved below with
 # `modinfo -F depends`, so a future kernel that splits them differently works.
 WANTED_MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci fuse virtiofs)
+# The host's / in the guest (run_guest.sh --hostroot): a 9p share over virtio
+# (6.1's 9p also needs netfs and fscache) under an overlay with a tmpfs upper.
+HOSTROOT_MODULES=(9pnet_virtio 9p overlay)
+
+want_hostroot=0
+case "${1:-}" in
+  "") ;;
+  --hostroot) want_hostroot=1 ;;
+  *) echo "fetch_kernel: ERROR: usage: fetch_kernel.sh [--hostroot]" >&2; exit 1 ;;
+esac
 
 log() { echo "fetch_kernel: $*" >&2; }
 die() { echo "fetch_kernel: ERROR: $*" >&2; exit 1; }
@@ -54,12 +71,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- which kernel -----------------------------------------------------------
+# A cache dir is usable when its base set is complete and, if asked, its
+# host-root set too.
+usable() {
+  [ -f "$1/.complete" ] && { [ $want_hostroot -eq 0 ] || [ -f "$1/hostroot/.complete" ]; }
+}
 # apt-cache takes seconds; reuse the last answer until the apt lists change.
 resolved="$CACHE/resolved-package"
 if [ -s "$resolved" ] && [ -z "$(find /var/lib/apt/lists -maxdepth 1 -newer "$resolved" \
        -name '*Packages*' -print -quit 2>/dev/null)" ]; then
   dest="$CACHE/kernel-$(sed 's/^linux-image-//' "$resolved")"
-  if [ -f "$dest/.complete" ]; then
+  if usable "$dest"; then
     echo "$dest"
     exit 0
   fi
@@ -76,15 +98,18 @@ if [ -z "$pkg" ]; then
 fi
 if [ -z "$pkg" ]; then
   # Offline and no apt lists: fall back to any complete cached kernel.
-  cached="$(ls -d "$CACHE"/kernel-*/.complete 2>/dev/null | sort -V | tail -n1 || true)"
+  cached=""
+  for d in $(ls -d "$CACHE"/kernel-* 2>/dev/null | sort -V); do
+    usable "$d" && cached="$d"
+  done
   [ -n "$cached" ] || die "cannot resolve linux-image-amd64 (no apt lists, nothing cached)"
-  log "apt cannot resolve the kernel package; using cached $(dirname "$cached")"
-  dirname "$cached"
+  log "apt cannot resolve the kernel package; using cached $cached"
+  echo "$cached"
   exit 0
 fi
 version="${pkg#linux-image-}"
 dest="$CACHE/kernel-$version"
-if [ -f "$dest/.complete" ]; then
+if usable "$dest"; then
   echo "$pkg" >"$resolved"
   echo "$dest"
   exit 0
@@ -114,11 +139,9 @@ find_module() {
   find "$moddir/kernel" \( -name "$name.ko*" -o -name "$alt.ko*" \) -print -quit
 }
 
-stage="$work/out"
-mkdir -p "$stage/modules"
-order=()
-declare -A seen=()
 # Depth-first: dependencies are appended before the module that needs them.
+# Writes into $mod_out/<name>.ko and appends to the array `order`; modules
+# already in `seen` are skipped (the host-root set skips the base set's).
 add_module() {
   local name="$1" file deps dep
   [ -n "${seen[$name]:-}" ] && return 0
@@ -132,21 +155,48 @@ add_module() {
       || die "$file is compressed: install ${file##*.ko.} (xz-utils / zstd)" ;;
   esac
   case "$file" in
-    *.ko.xz) xz -dc "$file" >"$stage/modules/$name.ko" ;;
-    *.ko.zst) zstd -qdc "$file" >"$stage/modules/$name.ko" ;;
-    *.ko.gz) gzip -dc "$file" >"$stage/modules/$name.ko" ;;
-    *) cp "$file" "$stage/modules/$name.ko" ;;
+    *.ko.xz) xz -dc "$file" >"$mod_out/$name.ko" ;;
+    *.ko.zst) zstd -qdc "$file" >"$mod_out/$name.ko" ;;
+    *.ko.gz) gzip -dc "$file" >"$mod_out/$name.ko" ;;
+    *) cp "$file" "$mod_out/$name.ko" ;;
   esac
   order+=("$name")
 }
-for m in "${WANTED_MODULES[@]}"; do add_module "$m"; done
-printf '%s\n' "${order[@]}" >"$stage/modules.order"
-cp "$vmlinuz" "$stage/vmlinuz"
-echo "$kver" >"$stage/kernel.release"
+declare -A seen=()
+base_order=()
+if [ -f "$dest/.complete" ]; then
+  # Only the host-root set is missing: keep the base dir as it is.
+  while read -r m; do seen[$m]=1; done <"$dest/modules.order"
+else
+  stage="$work/out"
+  mod_out="$stage/modules"; mkdir -p "$mod_out"
+  order=()
+  for m in "${WANTED_MODULES[@]}"; do add_module "$m"; done
+  base_order=("${order[@]}")
+  printf '%s\n' "${order[@]}" >"$stage/modules.order"
+  cp "$vmlinuz" "$stage/vmlinuz"
+  echo "$kver" >"$stage/kernel.release"
+fi
+# The host-root set is small (~1 MB): unpack it with every download.
+hr_stage="$work/hostroot"
+mod_out="$hr_stage/modules"; mkdir -p "$mod_out"
+order=()
+for m in "${HOSTROOT_MODULES[@]}"; do add_module "$m"; done
+printf '%s\n' "${order[@]}" >"$hr_stage/modules.order"
+touch "$hr_stage/.complete"
+if [ -f "$dest/.complete" ]; then
+  rm -rf "$dest/hostroot"
+  mv "$hr_stage" "$dest/hostroot"
+  echo "$pkg" >"$resolved"
+  log "added the host-root modules to $dest (${order[*]})"
+  echo "$dest"
+  exit 0
+fi
+mv "$hr_stage" "$stage/hostroot"
 touch "$stage/.complete"
 
 rm -rf "$dest"
 mv "$stage" "$dest"
 echo "$pkg" >"$resolved"
-log "cached $pkg in $dest (modules: ${order[*]})"
+log "cached $pkg in $dest (modules: ${base_order[*]}; host root: ${order[*]})"
 echo "$dest"

@@ -8,7 +8,9 @@
 #   VFSD-GUEST-RESULT: <n>      n = exit status of /vfsd/test.sh, or
 #                               200 module load failed, 201 mount failed,
 #                               202 no /vfsd/test.sh in the initramfs,
-#                               203 the script passed but umount failed.
+#                               203 the script passed but umount failed,
+#                               204 the host root (run_guest.sh --hostroot)
+#                                   could not be set up.
 # A line "VFSD-GUEST-ERROR: <why>" precedes the 20x codes.
 # The test script's own output channel is ttyS1 ($VFSD_OUT), which the host
 # maps to a file, so kernel messages on ttyS0 never interleave with it.
@@ -60,6 +62,13 @@ if [ ! -f /vfsd/test.sh ]; then
   finish 202
 fi
 
+# Only a --hostroot boot has this segment: the host's / as a chroot.
+hostroot=/vfsd-hostroot/hostroot.sh
+if [ -f $hostroot ] && ! sh $hostroot up; then
+  guest_error "host root setup failed (9p/overlay; see the messages above)"
+  finish 204
+fi
+
 # ttyS1 is a raw byte pipe to a host file: no CR insertion, no echo.
 if ! stty -F /dev/ttyS1 raw -echo; then
   guest_error "stty raw on ttyS1 failed: \$VFSD_OUT is not 8-bit clean"
@@ -71,6 +80,10 @@ rc=$?
 
 # Unmount so the daemon sees the FORGETs/DESTROY of an orderly shutdown.
 cd /
+if [ -f $hostroot ] && ! sh $hostroot down; then
+  guest_error "host root teardown failed"
+  [ $rc -eq 0 ] && rc=203
+fi
 if ! umount /mnt; then
   guest_error "umount /mnt failed (after the test script)"
   [ $rc -eq 0 ] && rc=203

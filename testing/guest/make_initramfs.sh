@@ -8,6 +8,12 @@
 #       (guest_init.sh). Written to KERNEL_DIR/initramfs-<hash>.cpio.gz, where
 #       <hash> covers everything that goes in, so editing /init or upgrading
 #       busybox rebuilds it; prints its path.
+#   make_initramfs.sh hostroot KERNEL_DIR
+#       The host-root segment (run_guest.sh --hostroot): the 9p/overlay
+#       modules of KERNEL_DIR/hostroot, /vfsd-hostroot/hostroot.sh
+#       (guest_hostroot.sh) and /bin/in-hostroot (guest_in_hostroot.sh), as
+#       an uncompressed newc cpio KERNEL_DIR/hostroot-<hash>.cpio (it follows
+#       the per-run segment, before the compressed base); prints its path.
 #   make_initramfs.sh overlay OUT SCRIPT [FILE...]
 #       The per-run segment: SCRIPT as /vfsd/test.sh and each FILE as
 #       /vfsd/<basename>, as an uncompressed newc cpio in OUT.
@@ -54,6 +60,28 @@ case "$mode" in
       -mmin +60 -delete 2>/dev/null || true
     echo "$out"
     ;;
+  hostroot)
+    kdir="${2:?usage: make_initramfs.sh hostroot KERNEL_DIR}"
+    [ -f "$kdir/hostroot/.complete" ] || die "$kdir has no host-root modules (run fetch_kernel.sh --hostroot)"
+    key="$( { sha256sum "$here/guest_hostroot.sh" "$here/guest_in_hostroot.sh" \
+                "$kdir/hostroot/modules.order"; sha256sum "$kdir"/hostroot/modules/*.ko; } \
+            | awk '{print $1}' | sha256sum | cut -c1-16)"
+    out="$kdir/hostroot-$key.cpio"
+    if [ -f "$out" ]; then echo "$out"; exit 0; fi
+    tmp="$(mktemp -d "$kdir/.hostroot.XXXXXX")"
+    trap 'rm -rf "$tmp"' EXIT
+    mkdir -p "$tmp/root/bin" "$tmp/root/vfsd-hostroot/modules"
+    cp "$kdir"/hostroot/modules/*.ko "$tmp/root/vfsd-hostroot/modules/"
+    cp "$kdir/hostroot/modules.order" "$tmp/root/vfsd-hostroot/modules.order"
+    cp "$here/guest_hostroot.sh" "$tmp/root/vfsd-hostroot/hostroot.sh"
+    cp "$here/guest_in_hostroot.sh" "$tmp/root/bin/in-hostroot"
+    chmod 755 "$tmp/root/vfsd-hostroot/hostroot.sh" "$tmp/root/bin/in-hostroot"
+    pack "$tmp/root" "$tmp/hostroot.cpio"
+    mv "$tmp/hostroot.cpio" "$out"
+    find "$kdir" -maxdepth 1 -name 'hostroot-*.cpio' ! -name "$(basename "$out")" \
+      -mmin +60 -delete 2>/dev/null || true
+    echo "$out"
+    ;;
   overlay)
     out="${2:?usage: make_initramfs.sh overlay OUT SCRIPT [FILE...]}"
     script="${3:?usage: make_initramfs.sh overlay OUT SCRIPT [FILE...]}"
@@ -74,6 +102,6 @@ case "$mode" in
     pack "$tmp" "$out"
     ;;
   *)
-    die "usage: make_initramfs.sh base KERNEL_DIR | overlay OUT SCRIPT [FILE...]"
+    die "usage: make_initramfs.sh base KERNEL_DIR | hostroot KERNEL_DIR | overlay OUT SCRIPT [FILE...]"
     ;;
 esac

@@ -17,12 +17,19 @@
 #   --watch-pid PID   the daemon: if it dies while the guest runs, stop the
 #                     guest after a 5 s grace (a daemon may exit by itself when
 #                     QEMU disconnects) instead of waiting for --timeout.
+#   --hostroot        also export the host's / read-only over 9p and give the
+#                     script a chroot of it (overlay on a guest tmpfs, the
+#                     share bind-mounted at /mnt): `in-hostroot CMD...` runs a
+#                     host program (gcc, make, fio) there. Same as
+#                     VFSD_GUEST_HOSTROOT=1. Costs ~1 MB of initramfs, a
+#                     second device and a few seconds of boot; off by default.
 #
 # Exit status: the guest script's status; 124 on timeout; 125 when the guest
 # ended without a marker line (panic, QEMU error) or the harness failed.
 # Whatever goes wrong, the reason and the console's tail go to stderr.
 # Env: VFSD_TEST_CACHE (kernel cache), VFSD_GUEST_KERNEL_ARGS (extra kernel
-# command line), VFSD_GUEST_QEMU (qemu binary), VFSD_GUEST_MEM (default 512M).
+# command line), VFSD_GUEST_QEMU (qemu binary), VFSD_GUEST_MEM (default 512M),
+# VFSD_GUEST_HOSTROOT (1 = --hostroot).
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -30,6 +37,7 @@ say() { echo "run_guest: $*" >&2; }
 die() { say "ERROR: $*"; exit 125; }
 
 socket="" script="" timeout=120 console="" output="" workdir="" watch_pid=""
+hostroot="${VFSD_GUEST_HOSTROOT:-0}"
 adds=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -41,6 +49,7 @@ while [ $# -gt 0 ]; do
     --output) output="$2"; shift 2 ;;
     --workdir) workdir="$2"; shift 2 ;;
     --watch-pid) watch_pid="$2"; shift 2 ;;
+    --hostroot) hostroot=1; shift ;;
     *) die "unknown argument '$1' (see the header of $0)" ;;
   esac
 done
@@ -49,6 +58,7 @@ done
 [ -S "$socket" ] || die "$socket is not a listening unix socket (start the daemon first)"
 case "$timeout" in ''|*[!0-9]*) die "--timeout must be whole seconds" ;; esac
 case "$watch_pid" in *[!0-9]*) die "--watch-pid must be a pid" ;; esac
+case "$hostroot" in 0|1) ;; *) die "VFSD_GUEST_HOSTROOT must be 0 or 1" ;; esac
 
 # kill -0 succeeds on a zombie, and a dead daemon stays a zombie until its
 # parent (the caller, not us) reaps it: look at the process state instead.
@@ -80,15 +90,23 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 125' INT TERM HUP
 
-kdir="$("$here/fetch_kernel.sh")" || die "fetch_kernel.sh failed"
+fetch_args=()
+[ "$hostroot" -eq 1 ] && fetch_args=(--hostroot)
+kdir="$("$here/fetch_kernel.sh" "${fetch_args[@]}")" || die "fetch_kernel.sh failed"
 base="$("$here/make_initramfs.sh" base "$kdir")" || die "make_initramfs.sh base failed"
 "$here/make_initramfs.sh" overlay "$workdir/overlay.cpio" "$script" "${adds[@]}" \
   || die "make_initramfs.sh overlay failed"
+segments=("$workdir/overlay.cpio")
+if [ "$hostroot" -eq 1 ]; then
+  hr="$("$here/make_initramfs.sh" hostroot "$kdir")" || die "make_initramfs.sh hostroot failed"
+  segments+=("$hr")
+fi
 # Concatenated segments, uncompressed one first (the layout early-microcode
 # initrds use): the kernel finds the next archive after a compressed one only
 # if the compressed size happens to be 4-byte aligned, while GNU cpio pads
 # its uncompressed output to 512 bytes. The two never hold the same path.
-cat "$workdir/overlay.cpio" "$base" >"$workdir/initrd" || die "cannot write initrd"
+# The host-root segment is uncompressed too, for the same reason.
+cat "${segments[@]}" "$base" >"$workdir/initrd" || die "cannot write initrd"
 
 qemu="${VFSD_GUEST_QEMU:-qemu-system-x86_64}"
 mem="${VFSD_GUEST_MEM:-512M}"
@@ -104,6 +122,12 @@ qemu_args=(
   -serial stdio -serial "file:$output"
   -kernel "$kdir/vmlinuz" -initrd "$workdir/initrd" -append "$cmdline"
 )
+if [ "$hostroot" -eq 1 ]; then
+  # readonly: the guest can never change the host; its writes land in the
+  # overlay's tmpfs. multidevs=remap: / spans several host file systems, so
+  # QEMU must remap inode numbers or two files could share one in the guest.
+  qemu_args+=(-virtfs "local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap")
+fi
 
 start=$(date +%s.%N)
 "$qemu" "${qemu_args[@]}" </dev/null >"$console" 2>&1 &
