@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Host driver of the check-list guest tests (guest_posix_test,
-# guest_integrity_test, guest_escape_test): prepares a share (and, for
+# guest_integrity_test, guest_escape_test, guest_build_test): prepares a share (and, for
 # escape, a directory beside it the guest must never reach), starts the
 # daemon, boots ONE guest that runs the suite's script with the static check
 # programs, and collects the "ok NAME" / "FAIL NAME: expected X got Y" lines
 # the guest sends over its output channel. Fails on any FAIL line, a missing
 # "done" line, a failed guest script, or a host-side post-check.
 #
-# Usage: guest_check_test.sh --suite=posix|integrity|escape [--daemon=SPEC]
+# Usage: guest_check_test.sh --suite=posix|integrity|escape|build [--daemon=SPEC]
+# A suite is guest_SUITE_check.sh (guest side), guest_SUITE_host.sh (host
+# side: suite_prepare, suite_during_boot, suite_verify; may add --add files
+# to `adds` and run_guest.sh flags to `suite_guest_args`, e.g. --hostroot)
+# and, if it has one, SUITE_checks.c (built static, in the guest as
+# $VFSD_FILES/SUITE_checks).
 # Daemon: --daemon=SPEC or env VFSD_GUEST_DAEMON, as in guest_read_test.sh:
 #   vfsd (default) | reference | a template with {socket} and {dir}.
 # Env: VFSD_GUEST_TIMEOUT (default 300 s), VFSD_TEST_CACHE, VFSD_SEED
@@ -25,7 +30,7 @@ for arg in "$@"; do
     *) fail "unknown argument '$arg' (--suite=NAME [--daemon=SPEC])" ;;
   esac
 done
-case "$suite" in posix|integrity|escape) ;; *) fail "--suite must be posix, integrity or escape" ;; esac
+case "$suite" in posix|integrity|escape|build) ;; *) fail "--suite must be posix, integrity, escape or build" ;; esac
 note() { echo "guest_${suite}_test: $*" >&2; }
 
 # --- scratch space, cleaned up on every exit path -----------------------------
@@ -77,7 +82,8 @@ build() {  # build_static.sh caches by source hash; copy under a stable name
   adds+=(--add "$TMP/guest/$1")
 }
 adds=()
-build "${suite}_checks"
+suite_guest_args=()
+[ -f "$here/${suite}_checks.c" ] && build "${suite}_checks"
 source "$here/guest_${suite}_host.sh" || fail "cannot load guest_${suite}_host.sh"
 t0=$(date +%s.%N)
 ( suite_prepare )
@@ -99,7 +105,7 @@ suite_during_boot   # e.g. the escape suite's host-side racer (sets racer_pid)
 t1=$(date +%s.%N)
 "$here/run_guest.sh" --socket "$SOCK" --script "$here/guest_${suite}_check.sh" "${adds[@]}" \
   --timeout "${VFSD_GUEST_TIMEOUT:-300}" --console "$TMP/console.log" --output "$TMP/results.txt" \
-  --workdir "$TMP/guest/run" --watch-pid "$daemon_pid"
+  --workdir "$TMP/guest/run" --watch-pid "$daemon_pid" "${suite_guest_args[@]}"
 guest_rc=$?
 t2=$(date +%s.%N)
 stop_pid "$racer_pid"; racer_pid=""
@@ -111,7 +117,7 @@ case $guest_rc in
   0) ;;
   124) problem "the guest timed out (VFSD_GUEST_TIMEOUT=${VFSD_GUEST_TIMEOUT:-300}s)" ;;
   125) problem "the guest never reported its status (daemon died, panic or QEMU error)" ;;
-  200|201|202) problem "the guest could not load the modules / mount / find its script (status $guest_rc)" ;;
+  200|201|202|204) problem "the guest could not load the modules / mount / find its script / set up the host root (status $guest_rc)" ;;
   *) problem "the guest script failed with status $guest_rc (console: $TMP/console.log)" ;;
 esac
 
