@@ -15,6 +15,8 @@ PACKAGES=(
   clang libclang-rt-14-dev
   qemu-system-x86 qemu-system-common busybox-static cpio gzip
   e2fsprogs util-linux procps
+  # In-guest benchmarks (testing/guest/fio_bench.sh): run from the host root
+  fio
 )
 
 missing=()
