@@ -20,6 +20,8 @@
 
 namespace vfsd {
 
+class DirReader;  // backends/passthrough/dir_reader.h
+
 struct OpenHandle {
   OpenHandle(NodeId node, bool is_dir, ScopedFd fd)
       : node(node), is_dir(is_dir), fd(std::move(fd)) {}
@@ -30,6 +32,9 @@ struct OpenHandle {
   // Directories: READDIR seeks the shared file offset then reads, which must
   // not interleave with another READDIR on the same handle.
   std::mutex dir_mu;
+  // Directories: the getdents64 cursor kept between READDIRs (created by
+  // the first one; guarded by dir_mu). shared_ptr: DirReader stays opaque here.
+  std::shared_ptr<DirReader> dir_reader;
 };
 
 class HandleTable {
