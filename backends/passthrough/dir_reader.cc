@@ -1,3 +1,5 @@
+// DirReader: getdents64 records decoded and handed out one at a time, with
+// the resume offset tracked so consecutive READDIRs need no lseek.
 #include "backends/passthrough/dir_reader.h"
 
 #include <sys/syscall.h>
@@ -26,40 +28,64 @@ constexpr size_t kHeaderSize = offsetof(LinuxDirent64, d_name);
 
 absl::Status DirReader::Seek(uint64_t offset) {
   pos_ = len_ = 0;
+  peeked_reclen_ = 0;
+  positioned_ = false;
   if (offset > static_cast<uint64_t>(INT64_MAX)) return ErrnoStatus(EINVAL, "readdir offset");
   if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0) {
     return ErrnoFromLastError("lseek(dir)");
   }
+  position_ = offset;
+  positioned_ = true;
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<RawDirEntry>> DirReader::Next() {
+absl::StatusOr<std::optional<RawDirEntry>> DirReader::Peek() {
+  if (peeked_reclen_ != 0) return peeked_;
   if (pos_ >= len_) {
     long n;
     do {
       n = ::syscall(SYS_getdents64, fd_, buf_, kBufferSize);
     } while (n < 0 && errno == EINTR);
-    if (n < 0) return ErrnoFromLastError("getdents64");
-    pos_ = 0;
+    pos_ = len_ = 0;
+    if (n < 0) {
+      // The kernel may or may not have moved f_pos: resume only after a seek.
+      positioned_ = false;
+      return ErrnoFromLastError("getdents64");
+    }
     len_ = static_cast<size_t>(n);
-    if (len_ == 0) return std::nullopt;
+    if (len_ == 0) return std::nullopt;  // f_pos stays at the end: position_ is right
   }
   // The kernel fills the buffer, but a corrupt record length would walk us
   // off the buffer, so check it like any other input.
-  if (len_ - pos_ < kHeaderSize) return ErrnoStatus(EIO, "getdents64: truncated record");
   LinuxDirent64 header;
+  if (len_ - pos_ < kHeaderSize) {
+    positioned_ = false;
+    return ErrnoStatus(EIO, "getdents64: truncated record");
+  }
   std::memcpy(&header, buf_ + pos_, kHeaderSize);
   if (header.d_reclen < kHeaderSize || header.d_reclen > len_ - pos_) {
+    positioned_ = false;
     return ErrnoStatus(EIO, "getdents64: bad record length");
   }
   const char* name = buf_ + pos_ + kHeaderSize;
-  const size_t name_len = strnlen(name, header.d_reclen - kHeaderSize);
-  RawDirEntry entry;
-  entry.ino = header.d_ino;
-  entry.next_offset = static_cast<uint64_t>(header.d_off);
-  entry.type = header.d_type;
-  entry.name = absl::string_view(name, name_len);
-  pos_ += header.d_reclen;
+  peeked_.ino = header.d_ino;
+  peeked_.next_offset = static_cast<uint64_t>(header.d_off);
+  peeked_.type = header.d_type;
+  peeked_.name = absl::string_view(name, strnlen(name, header.d_reclen - kHeaderSize));
+  peeked_reclen_ = header.d_reclen;
+  return peeked_;
+}
+
+void DirReader::Advance() {
+  if (peeked_reclen_ == 0) return;
+  pos_ += peeked_reclen_;
+  position_ = peeked_.next_offset;
+  peeked_reclen_ = 0;
+}
+
+absl::StatusOr<std::optional<RawDirEntry>> DirReader::Next() {
+  absl::StatusOr<std::optional<RawDirEntry>> entry = Peek();
+  if (entry.ok() && entry->has_value()) Advance();
   return entry;
 }
 

@@ -77,6 +77,86 @@ TEST_F(DirReaderTest, ResumesAtEveryOffset) {
   }
 }
 
+TEST_F(DirReaderTest, PeekDoesNotConsumeAndAdvanceMovesThePosition) {
+  MakeFiles(5);
+  ScopedFd fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(fd.valid());
+  DirReader reader(fd.get());
+  EXPECT_FALSE(reader.IsAt(0));  // nothing known before the first Seek
+  ASSERT_TRUE(reader.Seek(0).ok());
+  EXPECT_TRUE(reader.IsAt(0));
+  auto first = reader.Peek();
+  ASSERT_TRUE(first.ok() && first->has_value());
+  const std::string name((*first)->name);
+  const uint64_t next = (*first)->next_offset;
+  auto again = reader.Peek();
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_EQ((*again)->name, name);
+  EXPECT_TRUE(reader.IsAt(0));
+  reader.Advance();
+  EXPECT_TRUE(reader.IsAt(next));
+  EXPECT_FALSE(reader.IsAt(0));
+  auto second = reader.Peek();
+  ASSERT_TRUE(second.ok() && second->has_value());
+  EXPECT_NE((*second)->name, name);
+}
+
+// What the passthrough READDIR relies on: continuing from the cursor gives
+// the entries a Seek to its position would, at every position.
+TEST_F(DirReaderTest, ContinuingEqualsSeekingToThePosition) {
+  MakeFiles(700);  // several getdents64 buffers
+  ScopedFd fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ScopedFd fd2(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(fd.valid() && fd2.valid());
+  DirReader reader(fd.get());
+  ASSERT_TRUE(reader.Seek(0).ok());
+  size_t count = 0;
+  while (true) {
+    auto entry = reader.Next();
+    ASSERT_TRUE(entry.ok()) << entry.status();
+    if (!entry->has_value()) break;
+    ++count;
+    const uint64_t position = (*entry)->next_offset;
+    ASSERT_TRUE(reader.IsAt(position));
+    if (count % 97 != 0) continue;
+    auto continued = reader.Peek();
+    ASSERT_TRUE(continued.ok());
+    auto sought = ReadFrom(fd2.get(), position);
+    ASSERT_EQ(continued->has_value(), !sought.empty());
+    if (continued->has_value()) EXPECT_EQ((*continued)->name, sought.front().first);
+  }
+  EXPECT_EQ(count, 702u);
+}
+
+TEST_F(DirReaderTest, EndOfDirectoryKeepsThePosition) {
+  MakeFiles(3);
+  ScopedFd fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  DirReader reader(fd.get());
+  ASSERT_TRUE(reader.Seek(0).ok());
+  uint64_t last = 0;
+  while (true) {
+    auto entry = reader.Next();
+    ASSERT_TRUE(entry.ok());
+    if (!entry->has_value()) break;
+    last = (*entry)->next_offset;
+  }
+  // The guest's final READDIR at the last cookie: still positioned there,
+  // and still at the end.
+  EXPECT_TRUE(reader.IsAt(last));
+  auto end = reader.Peek();
+  ASSERT_TRUE(end.ok());
+  EXPECT_FALSE(end->has_value());
+}
+
+TEST_F(DirReaderTest, FailedSeekLeavesNoPosition) {
+  ScopedFd fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  DirReader reader(fd.get());
+  ASSERT_TRUE(reader.Seek(0).ok());
+  EXPECT_FALSE(reader.Seek(uint64_t{1} << 63).ok());
+  EXPECT_FALSE(reader.IsAt(uint64_t{1} << 63));
+  EXPECT_FALSE(reader.IsAt(0));
+}
+
 TEST_F(DirReaderTest, NotADirectory) {
   MakeFiles(1);
   ScopedFd fd(::open(absl::StrCat(dir_, "/f0").c_str(), O_RDONLY | O_CLOEXEC));

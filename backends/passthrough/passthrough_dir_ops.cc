@@ -3,7 +3,9 @@
 // A directory handle is a real O_RDONLY fd on the host directory (opened
 // relative to the node's O_PATH fd); entries come from getdents64 through
 // DirReader, and READDIRPLUS resolves each name under the directory node
-// exactly as LOOKUP does.
+// exactly as LOOKUP does. The handle keeps a DirReader (its getdents64 buffer
+// and resume offset) between READDIRs, so a listing costs no lseek and no
+// re-read per page (dir_reader.h).
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -51,18 +53,33 @@ void PassthroughBackend::ReadDir(const RequestContext& ctx, NodeId node, HandleI
     if (!inode.ok()) return done(inode.status());
     dir = *std::move(inode);
   }
-  std::lock_guard<std::mutex> lock((*h)->dir_mu);
-  DirReader reader((*h)->fd.get());
-  if (absl::Status status = reader.Seek(offset); !status.ok()) return done(status);
+  OpenHandle& dir_handle = **h;
+  std::lock_guard<std::mutex> lock(dir_handle.dir_mu);
+  if (dir_handle.dir_reader == nullptr) {
+    dir_handle.dir_reader = std::make_shared<DirReader>(dir_handle.fd.get());
+  }
+  DirReader& reader = *dir_handle.dir_reader;
+  // Resume without lseek when the guest continues where the last reply
+  // stopped (the common case: see dir_reader.h). Offset 0 always seeks, so a
+  // rewinddir() sees entries created since the handle was opened.
+  if (offset == 0 || !reader.IsAt(offset)) {
+    if (absl::Status status = reader.Seek(offset); !status.ok()) return done(status);
+  }
   bool added_any = false;
   while (true) {
-    absl::StatusOr<std::optional<RawDirEntry>> next = reader.Next();
+    // Peek, and Advance only past entries that went into the reply (or are
+    // skipped for good): the one that does not fit stays buffered for the
+    // next READDIR, which then needs no seek.
+    absl::StatusOr<std::optional<RawDirEntry>> next = reader.Peek();
     if (!next.ok()) return done(added_any ? absl::OkStatus() : next.status());
     if (!next->has_value()) break;
     const RawDirEntry& raw = **next;
     // Check space before taking any lookup reference: an entry that does
     // not fit is re-read by the next READDIR, and a reference taken for it
     // now would leak (the guest never learns of it, so never forgets it).
+    // The entry stays buffered (not Advance()d) and starts the next reply.
+    // A sink too small for any entry gets an empty reply, as from the
+    // reference virtiofsd (the conformance suite's contract).
     if (!sink.Fits(raw.name.size())) break;
     DirEntry dirent;
     dirent.ino = raw.ino;
@@ -71,14 +88,19 @@ void PassthroughBackend::ReadDir(const RequestContext& ctx, NodeId node, HandleI
     dirent.name = raw.name;
     if (!plus || IsDotOrDotDot(raw.name)) {
       sink.Add(dirent, nullptr);
+      reader.Advance();
       added_any = true;
       continue;
     }
     absl::StatusOr<Entry> entry = LookupChild(*dir, raw.name);
     if (!entry.ok()) {
       // Removed between getdents64 and the lookup: skip it, as if listed a
-      // moment later. Other errors end the reply (or fail an empty one).
-      if (ErrnoOf(entry.status()) == ENOENT) continue;
+      // moment later. Other errors end the reply (or fail an empty one) and
+      // leave the entry to be retried by the next READDIR.
+      if (ErrnoOf(entry.status()) == ENOENT) {
+        reader.Advance();
+        continue;
+      }
       if (added_any) break;
       return done(entry.status());
     }
@@ -87,6 +109,7 @@ void PassthroughBackend::ReadDir(const RequestContext& ctx, NodeId node, HandleI
     dirent.ino = entry->attr.ino;
     dirent.type = IFTODT(entry->attr.mode);
     sink.Add(dirent, &*entry);
+    reader.Advance();
     added_any = true;
   }
   done(absl::OkStatus());
