@@ -53,11 +53,11 @@ void Backend::Link(const RequestContext& ctx, NodeId node, NodeId new_parent, ab
   done(ErrnoStatus(ENOSYS));
 }
 
-void Backend::Open(const RequestContext& ctx, NodeId node, uint32_t flags, Done<OpenResult> done) {
+void Backend::Open(const RequestContext& ctx, NodeId node, uint32_t flags, bool kill_suidgid, Done<OpenResult> done) {
   done(ErrnoStatus(ENOSYS));
 }
 
-void Backend::Create(const RequestContext& ctx, NodeId parent, absl::string_view name, uint32_t mode, uint32_t flags, uint32_t umask, Done<CreateResult> done) {
+void Backend::Create(const RequestContext& ctx, NodeId parent, absl::string_view name, uint32_t mode, uint32_t flags, uint32_t umask, bool kill_suidgid, Done<CreateResult> done) {
   done(ErrnoStatus(ENOSYS));
 }
 
@@ -125,7 +125,7 @@ void Backend::Access(const RequestContext& ctx, NodeId node, uint32_t mask, Done
   done(ErrnoStatus(ENOSYS));
 }
 
-void Backend::SetXattr(const RequestContext& ctx, NodeId node, absl::string_view name, absl::string_view value, uint32_t flags, DoneStatus done) {
+void Backend::SetXattr(const RequestContext& ctx, NodeId node, absl::string_view name, absl::string_view value, uint32_t flags, bool acl_kill_sgid, DoneStatus done) {
   done(ErrnoStatus(ENOSYS));
 }
 

@@ -48,11 +48,24 @@ template <typename T>
 using Done = absl::AnyInvocable<void(absl::StatusOr<T>)>;
 using DoneStatus = absl::AnyInvocable<void(absl::Status)>;
 
+// The security context (e.g. an SELinux label) the guest's LSM computed for a
+// new inode, sent with CREATE/MKDIR/MKNOD/SYMLINK/TMPFILE when
+// FUSE_SECURITY_CTX is negotiated: the backend stores `value` as the xattr
+// `name` (always "security.*"; validated by the protocol layer) on the new
+// inode, atomically with its creation as far as it can.
+struct SecurityContext {
+  absl::string_view name;
+  absl::string_view value;
+};
+
 // Who is asking, as the guest kernel reports it in the FUSE header.
 struct RequestContext {
   uint32_t uid = 0;
   uint32_t gid = 0;
   uint32_t pid = 0;
+  // Only for creating requests, and only when the guest sent one; valid
+  // until the request's completion runs.
+  const SecurityContext* security_context = nullptr;
 };
 
 struct Timespec {
@@ -215,11 +228,17 @@ class Backend {
                     absl::string_view new_name, Done<Entry> done);
 
   // --- files ---
-  // `flags` are open(2) flags as the guest sent them.
-  virtual void Open(const RequestContext& ctx, NodeId node, uint32_t flags,
+  // `flags` are open(2) flags as the guest sent them. `kill_suidgid`
+  // (FUSE_OPEN_KILL_SUIDGID, with HANDLE_KILLPRIV_V2): the open truncates
+  // (O_TRUNC) for a caller without CAP_FSETID, so clear setuid, and setgid
+  // if group-executable, as the kernel does for such a truncate.
+  virtual void Open(const RequestContext& ctx, NodeId node, uint32_t flags, bool kill_suidgid,
                     Done<OpenResult> done);
+  // `kill_suidgid` as for Open; it only applies when `name` already exists
+  // (O_CREAT without O_EXCL, with O_TRUNC), never to a file this call creates.
   virtual void Create(const RequestContext& ctx, NodeId parent, absl::string_view name,
-                      uint32_t mode, uint32_t flags, uint32_t umask, Done<CreateResult> done);
+                      uint32_t mode, uint32_t flags, uint32_t umask, bool kill_suidgid,
+                      Done<CreateResult> done);
   // An unnamed file in directory `parent` (O_TMPFILE).
   virtual void TmpFile(const RequestContext& ctx, NodeId parent, uint32_t mode, uint32_t flags,
                        uint32_t umask, Done<CreateResult> done);
@@ -273,8 +292,13 @@ class Backend {
 
   // --- extended attributes ---
   // `flags` are setxattr(2) flags (XATTR_CREATE, XATTR_REPLACE).
+  // `acl_kill_sgid` (FUSE_SETXATTR_ACL_KILL_SGID, with POSIX ACLs): the
+  // caller, setting system.posix_acl_access, is neither in the file's group
+  // nor has CAP_FSETID, so the setgid bit must be cleared as the kernel's
+  // posix_acl_update_mode() would; without it, setgid must be kept.
   virtual void SetXattr(const RequestContext& ctx, NodeId node, absl::string_view name,
-                        absl::string_view value, uint32_t flags, DoneStatus done);
+                        absl::string_view value, uint32_t flags, bool acl_kill_sgid,
+                        DoneStatus done);
   // Completes with the whole value; the protocol layer answers size queries
   // and ERANGE.
   virtual void GetXattr(const RequestContext& ctx, NodeId node, absl::string_view name,

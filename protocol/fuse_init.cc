@@ -45,9 +45,15 @@ uint64_t WantedFlags(const FuseSessionOptions& options) {
       LOG(WARNING) << "posix_acl needs xattr support; not offering FUSE_POSIX_ACL";
     }
   }
+  if (options.xattr) {
+    // The 16-byte fuse_setxattr_in, whose setxattr_flags carry
+    // FUSE_SETXATTR_ACL_KILL_SGID (handled in HandleSetXattr).
+    want |= FUSE_SETXATTR_EXT;
+  }
   if (options.security_label) {
-    LOG(WARNING) << "security_label: the Backend interface cannot carry security contexts "
-                    "yet; not offering FUSE_SECURITY_CTX";
+    // CREATE/MKDIR/MKNOD/SYMLINK/TMPFILE then carry the new inode's security
+    // context (request_extensions.h), which backends store as an xattr.
+    want |= FUSE_SECURITY_CTX;
   }
   return want;
 }
@@ -117,7 +123,7 @@ absl::StatusOr<InitReply> NegotiateInit(absl::string_view args,
   reply.backend_options.writeback_cache = (flags & FUSE_WRITEBACK_CACHE) != 0;
   reply.backend_options.posix_acl = (flags & FUSE_POSIX_ACL) != 0;
   reply.backend_options.handle_killpriv_v2 = (flags & FUSE_HANDLE_KILLPRIV_V2) != 0;
-  reply.backend_options.security_context = false;
+  reply.backend_options.security_context = (flags & FUSE_SECURITY_CTX) != 0;
   VLOG(1) << "FUSE INIT: guest " << in.major << "." << in.minor << " flags 0x" << std::hex
           << offered << ", negotiated 7." << std::dec << minor << " flags 0x" << std::hex << flags;
   return reply;

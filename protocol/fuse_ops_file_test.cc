@@ -38,8 +38,8 @@ OpenResult Handle(HandleId fh) {
 }
 
 TEST_F(FileOpsTest, OpenPassesFlagsAndRepliesHandle) {
-  EXPECT_CALL(h_.backend, Open(_, 5, uint32_t{O_RDWR | O_TRUNC}, _))
-      .WillOnce(CompleteArg<3>(Handle(33)));
+  EXPECT_CALL(h_.backend, Open(_, 5, uint32_t{O_RDWR | O_TRUNC}, false, _))
+      .WillOnce(CompleteArg<4>(Handle(33)));
   fuse_open_in in = {};
   in.flags = O_RDWR | O_TRUNC;
   Reply r = h_.Call(FUSE_OPEN, 5, Bytes(in));
@@ -55,7 +55,7 @@ TEST(FileOpsCacheTest, OpenFlagsFollowCacheMode) {
   options.cache_mode = CacheMode::kNever;
   FuseHarness h(options);
   h.Init();
-  EXPECT_CALL(h.backend, Open(_, 5, _, _)).WillOnce(CompleteArg<3>(Handle(1)));
+  EXPECT_CALL(h.backend, Open(_, 5, _, _, _)).WillOnce(CompleteArg<4>(Handle(1)));
   fuse_open_in in = {};
   EXPECT_EQ(h.Call(FUSE_OPEN, 5, Bytes(in)).As<fuse_open_out>().open_flags,
             uint32_t{FOPEN_DIRECT_IO});
@@ -66,8 +66,9 @@ TEST_F(FileOpsTest, CreateRepliesEntryAndOpen) {
   created.entry = SampleEntry(70);
   created.open.handle = 71;
   created.open.keep_cache = true;
-  EXPECT_CALL(h_.backend, Create(_, 1, Eq("new"), 0100600u, uint32_t{O_CREAT | O_WRONLY}, 022u, _))
-      .WillOnce(CompleteArg<6>(created));
+  EXPECT_CALL(h_.backend,
+              Create(_, 1, Eq("new"), 0100600u, uint32_t{O_CREAT | O_WRONLY}, 022u, false, _))
+      .WillOnce(CompleteArg<7>(created));
   fuse_create_in in = {};
   in.flags = O_CREAT | O_WRONLY;
   in.mode = 0100600;
@@ -83,6 +84,27 @@ TEST_F(FileOpsTest, CreateRepliesEntryAndOpen) {
 
   EXPECT_EQ(h_.Call(FUSE_CREATE, 1, Bytes(in) + CName("a/b")).error(), EINVAL);
   EXPECT_EQ(h_.Call(FUSE_CREATE, 1, Bytes(in)).error(), EINVAL);
+}
+
+TEST_F(FileOpsTest, OpenAndCreatePassKillSuidgid) {
+  // HANDLE_KILLPRIV_V2: the guest asks the daemon to clear setuid/setgid on
+  // an O_TRUNC open or create by an unprivileged caller.
+  EXPECT_CALL(h_.backend, Open(_, 5, uint32_t{O_WRONLY | O_TRUNC}, true, _))
+      .WillOnce(CompleteArg<4>(Handle(34)));
+  fuse_open_in open = {};
+  open.flags = O_WRONLY | O_TRUNC;
+  open.open_flags = FUSE_OPEN_KILL_SUIDGID;
+  EXPECT_EQ(h_.Call(FUSE_OPEN, 5, Bytes(open)).error(), 0);
+
+  CreateResult created;
+  created.entry = SampleEntry(72);
+  EXPECT_CALL(h_.backend, Create(_, 1, Eq("f"), 0100644u, uint32_t{O_CREAT | O_TRUNC}, 0u, true, _))
+      .WillOnce(CompleteArg<7>(created));
+  fuse_create_in create = {};
+  create.flags = O_CREAT | O_TRUNC;
+  create.mode = 0100644;
+  create.open_flags = FUSE_OPEN_KILL_SUIDGID;
+  EXPECT_EQ(h_.Call(FUSE_CREATE, 1, Bytes(create) + CName("f")).error(), 0);
 }
 
 TEST_F(FileOpsTest, TmpFile) {

@@ -92,8 +92,10 @@ void HandleSetXattr(const OpEnv& env, FuseRequestPtr req) {
   if (in.size > kMaxXattrValue) return req->ReplyError(E2BIG);
   absl::string_view value;
   if (!req->args().Bytes(in.size, &value)) return req->ReplyError(EINVAL);
+  // setxattr_flags exist only in the 16-byte form (zero-filled otherwise).
+  const bool acl_kill_sgid = (in.setxattr_flags & FUSE_SETXATTR_ACL_KILL_SGID) != 0;
   FuseRequest* r = req.get();
-  env.backend.SetXattr(r->context(), r->node(), *name, value, in.flags,
+  env.backend.SetXattr(r->context(), r->node(), *name, value, in.flags, acl_kill_sgid,
                        [req = std::move(req)](absl::Status status) mutable {
                          req->ReplyStatus(status);
                        });

@@ -68,9 +68,14 @@ TEST_F(FsOpsTest, SyncFsAndAccess) {
   EXPECT_EQ(h_.Call(FUSE_ACCESS, 4, Bytes(acc)).error(), EINVAL);
 }
 
-TEST_F(FsOpsTest, SetXattr) {
-  EXPECT_CALL(h_.backend, SetXattr(_, 4, Eq("user.k/v"), Eq(std::string("v\0l", 3)), 1u, _))
-      .WillOnce(CompleteArg<5>(absl::OkStatus()));
+TEST(FsOpsCompatTest, SetXattrWithoutSetxattrExt) {
+  FuseHarness h_{WithXattr()};
+  ASSERT_EQ(h_.Init(FUSE_KERNEL_MINOR_VERSION, (~uint64_t{0} >> 1) & ~uint64_t{FUSE_SETXATTR_EXT})
+                .error(),
+            0);
+  EXPECT_CALL(h_.backend,
+              SetXattr(_, 4, Eq("user.k/v"), Eq(std::string("v\0l", 3)), 1u, false, _))
+      .WillOnce(CompleteArg<6>(absl::OkStatus()));
   fuse_setxattr_in in = {};
   in.size = 3;
   in.flags = 1;  // XATTR_CREATE
@@ -126,6 +131,29 @@ TEST_F(FsOpsTest, ListAndRemoveXattr) {
   EXPECT_CALL(h_.backend, RemoveXattr(_, 4, Eq("user.a"), _))
       .WillOnce(CompleteArg<3>(absl::OkStatus()));
   EXPECT_EQ(h_.Call(FUSE_REMOVEXATTR, 4, CName("user.a")).error(), 0);
+}
+
+TEST_F(FsOpsTest, SetXattrExtCarriesAclKillSgid) {
+  // With xattrs on, INIT negotiates FUSE_SETXATTR_EXT: the 16-byte struct
+  // whose setxattr_flags say whether setting an access ACL clears setgid.
+  ASSERT_TRUE(h_.session.protocol().setxattr_ext);
+  const std::string acl("\x02\0\0\0", 4);
+  EXPECT_CALL(h_.backend,
+              SetXattr(_, 4, Eq("system.posix_acl_access"), Eq(acl), 0u, true, _))
+      .WillOnce(CompleteArg<6>(absl::OkStatus()));
+  fuse_setxattr_in in = {};
+  in.size = 4;
+  in.setxattr_flags = FUSE_SETXATTR_ACL_KILL_SGID;
+  EXPECT_EQ(h_.Call(FUSE_SETXATTR, 4, Bytes(in) + CName("system.posix_acl_access") + acl).error(),
+            0);
+  EXPECT_CALL(h_.backend, SetXattr(_, 4, Eq("user.k"), Eq("v"), 2u, false, _))
+      .WillOnce(CompleteArg<6>(absl::OkStatus()));
+  in.size = 1;
+  in.flags = 2;  // XATTR_REPLACE
+  in.setxattr_flags = 0;
+  EXPECT_EQ(h_.Call(FUSE_SETXATTR, 4, Bytes(in) + CName("user.k") + "v").error(), 0);
+  // The 8-byte compat form is too short once SETXATTR_EXT is negotiated.
+  EXPECT_EQ(h_.Call(FUSE_SETXATTR, 4, Bytes(in).substr(0, 8)).error(), EINVAL);
 }
 
 TEST(FsOpsXattrOffTest, XattrDisabledIsEnosys) {

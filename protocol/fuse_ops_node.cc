@@ -11,6 +11,7 @@
 #include "backends/errno_status.h"
 #include "glog/logging.h"
 #include "protocol/fuse_ops.h"
+#include "protocol/request_extensions.h"
 
 namespace vfsd {
 namespace {
@@ -26,6 +27,27 @@ DoneStatus ReplyStatusWhenDone(FuseRequestPtr req) {
 
 Done<Entry> ReplyEntryWhenDone(FuseRequestPtr req) {
   return [req = std::move(req)](absl::StatusOr<Entry> entry) mutable { ReplyEntry(*req, entry); };
+}
+
+// For creating requests: also keeps the security context the backend was
+// given alive until it completes.
+Done<Entry> ReplyEntryWhenDone(FuseRequestPtr req, std::unique_ptr<LabelledContext> label) {
+  return [req = std::move(req), label = std::move(label)](absl::StatusOr<Entry> entry) mutable {
+    ReplyEntry(*req, entry);
+  };
+}
+
+// The security context of a creating request whose names have been read
+// (request_extensions.h); replies EINVAL and returns false if malformed.
+bool ReadLabel(const OpEnv& env, FuseRequest& req, std::unique_ptr<LabelledContext>* label) {
+  absl::StatusOr<std::unique_ptr<LabelledContext>> read =
+      ReadSecurityContext(req, env.options.security_label);
+  if (!read.ok()) {
+    req.ReplyStatus(read.status());
+    return false;
+  }
+  *label = *std::move(read);
+  return true;
 }
 
 }  // namespace
@@ -137,9 +159,12 @@ void HandleSymlink(const OpEnv& env, FuseRequestPtr req) {
   if (!name) return;
   absl::StatusOr<absl::string_view> target = req->args().SymlinkTarget();
   if (!target.ok()) return req->ReplyStatus(target.status());
+  std::unique_ptr<LabelledContext> label;
+  if (!ReadLabel(env, *req, &label)) return;
   FuseRequest* r = req.get();
-  env.backend.Symlink(r->context(), r->node(), *name, *target,
-                      ReplyEntryWhenDone(std::move(req)));
+  const RequestContext& ctx = label ? label->ctx : r->context();
+  env.backend.Symlink(ctx, r->node(), *name, *target,
+                      ReplyEntryWhenDone(std::move(req), std::move(label)));
 }
 
 void HandleMkNod(const OpEnv& env, FuseRequestPtr req) {
@@ -148,9 +173,12 @@ void HandleMkNod(const OpEnv& env, FuseRequestPtr req) {
   if (!ReadArg(*req, &in, req->minor() >= 12 ? sizeof(in) : FUSE_COMPAT_MKNOD_IN_SIZE)) return;
   std::optional<absl::string_view> name = ReadName(*req, NameKind::kEntry);
   if (!name) return;
+  std::unique_ptr<LabelledContext> label;
+  if (!ReadLabel(env, *req, &label)) return;
   FuseRequest* r = req.get();
-  env.backend.MkNod(r->context(), r->node(), *name, in.mode, in.rdev, in.umask,
-                    ReplyEntryWhenDone(std::move(req)));
+  const RequestContext& ctx = label ? label->ctx : r->context();
+  env.backend.MkNod(ctx, r->node(), *name, in.mode, in.rdev, in.umask,
+                    ReplyEntryWhenDone(std::move(req), std::move(label)));
 }
 
 void HandleMkDir(const OpEnv& env, FuseRequestPtr req) {
@@ -158,9 +186,12 @@ void HandleMkDir(const OpEnv& env, FuseRequestPtr req) {
   if (!ReadArg(*req, &in)) return;
   std::optional<absl::string_view> name = ReadName(*req, NameKind::kEntry);
   if (!name) return;
+  std::unique_ptr<LabelledContext> label;
+  if (!ReadLabel(env, *req, &label)) return;
   FuseRequest* r = req.get();
-  env.backend.MkDir(r->context(), r->node(), *name, in.mode, in.umask,
-                    ReplyEntryWhenDone(std::move(req)));
+  const RequestContext& ctx = label ? label->ctx : r->context();
+  env.backend.MkDir(ctx, r->node(), *name, in.mode, in.umask,
+                    ReplyEntryWhenDone(std::move(req), std::move(label)));
 }
 
 void HandleUnlink(const OpEnv& env, FuseRequestPtr req) {

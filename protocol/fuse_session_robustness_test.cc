@@ -42,11 +42,11 @@ class SucceedingBackend : public Backend {
              Done<Entry> done) override {
     done(SampleEntry(3));
   }
-  void Open(const RequestContext&, NodeId, uint32_t, Done<OpenResult> done) override {
+  void Open(const RequestContext&, NodeId, uint32_t, bool, Done<OpenResult> done) override {
     done(OpenResult{});
   }
   void Create(const RequestContext&, NodeId, absl::string_view, uint32_t, uint32_t, uint32_t,
-              Done<CreateResult> done) override {
+              bool, Done<CreateResult> done) override {
     done(CreateResult{});
   }
   void Read(const RequestContext&, NodeId, HandleId, uint64_t, absl::Span<const iovec> dest,

@@ -74,11 +74,12 @@ class MockBackend : public Backend {
               (override));
 
   MOCK_METHOD(void, Open,
-              (const RequestContext& ctx, NodeId node, uint32_t flags, Done<OpenResult> done),
+              (const RequestContext& ctx, NodeId node, uint32_t flags, bool kill_suidgid,
+               Done<OpenResult> done),
               (override));
   MOCK_METHOD(void, Create,
               (const RequestContext& ctx, NodeId parent, absl::string_view name, uint32_t mode,
-               uint32_t flags, uint32_t umask, Done<CreateResult> done),
+               uint32_t flags, uint32_t umask, bool kill_suidgid, Done<CreateResult> done),
               (override));
   MOCK_METHOD(void, TmpFile,
               (const RequestContext& ctx, NodeId parent, uint32_t mode, uint32_t flags,
@@ -143,7 +144,7 @@ class MockBackend : public Backend {
 
   MOCK_METHOD(void, SetXattr,
               (const RequestContext& ctx, NodeId node, absl::string_view name,
-               absl::string_view value, uint32_t flags, DoneStatus done),
+               absl::string_view value, uint32_t flags, bool acl_kill_sgid, DoneStatus done),
               (override));
   MOCK_METHOD(void, GetXattr,
               (const RequestContext& ctx, NodeId node, absl::string_view name,

@@ -41,7 +41,9 @@
 #include "backends/backend.h"
 #include "backends/backend_config.h"
 #include "backends/passthrough/handle_table.h"
+#include "backends/passthrough/fd_cache.h"
 #include "backends/passthrough/inode_table.h"
+#include "backends/passthrough/mount_fd_table.h"
 #include "backends/passthrough/scoped_fd.h"
 
 namespace vfsd {
@@ -51,6 +53,12 @@ class PassthroughBackend : public Backend {
   // Opens `config.shared_dir` (which must exist and be a directory) as the
   // root node. The registered factory.
   static absl::StatusOr<std::unique_ptr<Backend>> Create(const BackendConfig& config);
+  // The same with the fd cache of file-handle nodes (fd_cache.h) holding at
+  // most `fd_cache_capacity` unused fds (tests use small ones).
+  static absl::StatusOr<std::unique_ptr<Backend>> Create(const BackendConfig& config,
+                                                         size_t fd_cache_capacity);
+  // The capacity Create(config) uses: a quarter of RLIMIT_NOFILE, 16..4096.
+  static size_t DefaultFdCacheCapacity();
 
   absl::Status Init(const SessionOptions& options) override;
   void Destroy() override;
@@ -141,11 +149,17 @@ class PassthroughBackend : public Backend {
   // Nodes and handles currently held (for tests and metrics).
   size_t node_count() const { return inodes_.size(); }
   size_t handle_count() const { return handles_.size(); }
+  // Whether nodes are kept by file handle (--inode-file-handles and what the
+  // host allows), and how many node fds the cache holds open right now.
+  bool using_file_handles() const { return use_handles_.load(std::memory_order_relaxed); }
+  size_t cached_fd_count() const { return fd_cache_.open_count(); }
 
  private:
   PassthroughBackend(const BackendConfig& config, ScopedFd proc_self_fd, ScopedFd root_fd,
-                     InodeKey root_key);
+                     InodeKey root_key, size_t fd_cache_capacity);
 
+  // The node; a file-handle node comes back with its fd pinned (valid) for
+  // as long as the returned pointer (or a copy) lives.
   absl::StatusOr<std::shared_ptr<Inode>> GetInode(NodeId node) const;
   absl::StatusOr<std::shared_ptr<OpenHandle>> GetHandle(HandleId handle) const;
 
@@ -156,6 +170,15 @@ class PassthroughBackend : public Backend {
   absl::StatusOr<Entry> LookupDot(const std::shared_ptr<Inode>& parent, bool dotdot);
   // Turns a freshly opened O_PATH fd under `parent` into a referenced Entry.
   absl::StatusOr<Entry> EntryForFd(const Inode& parent, ScopedFd fd);
+  // The node for host file `key` (opened as `fd`), one more lookup
+  // reference: kept by file handle when those are in use, else by `fd`.
+  absl::StatusOr<std::shared_ptr<Inode>> InsertNode(const InodeKey& key, uint32_t type,
+                                                    ScopedFd fd);
+  // --inode-file-handles=prefer|mandatory: probes name_to_handle_at and
+  // open_by_handle_at on the root and sets use_handles_; an error only for
+  // mandatory (clear message, the kernel's errno).
+  absl::Status SetUpFileHandles();
+  absl::Status ProbeFileHandles();
 
   // openat(dir_fd, name, O_PATH|O_NOFOLLOW) confined to `dir_fd`.
   absl::StatusOr<ScopedFd> OpenChildPath(int dir_fd, const char* name);
@@ -185,6 +208,11 @@ class PassthroughBackend : public Backend {
 
   const BackendConfig config_;
   const ScopedFd proc_self_fd_;
+  // Before inodes_: handle nodes use both until they are destroyed.
+  mutable FdCache fd_cache_;
+  MountFdTable mount_fds_;
+  std::shared_ptr<const ScopedFd> root_mount_fd_;  // the share's mount, with handles
+  std::atomic<bool> use_handles_{false};
   InodeTable inodes_;
   HandleTable handles_;
   std::atomic<bool> writeback_cache_{false};

@@ -46,8 +46,29 @@ int PassthroughBackend::HostOpenFlags(uint32_t guest_flags) const {
   return flags;
 }
 
+absl::StatusOr<ScopedFd> PassthroughBackend::OpenRegularForGuest(const Inode& inode,
+                                                                 uint32_t guest_flags,
+                                                                 bool kill_suidgid) const {
+  int flags = HostOpenFlags(guest_flags);
+  // O_NOATIME needs the file's owner or CAP_FOWNER on the host; the guest's
+  // own O_NOATIME was checked against guest ownership only. Either way a
+  // refusal is not the guest's error: open without it.
+  if (config_.preserve_noatime) flags |= O_NOATIME;
+  absl::StatusOr<ScopedFd> fd = ReopenNode(inode, flags);
+  if (!fd.ok() && (flags & O_NOATIME) && ErrnoOf(fd.status()) == EPERM) {
+    fd = ReopenNode(inode, flags & ~O_NOATIME);
+  }
+  if (!fd.ok()) return fd.status();
+  if (kill_suidgid && (guest_flags & O_TRUNC)) {
+    // The truncate ran with the daemon's CAP_FSETID, so the host kept the
+    // bits the guest's unprivileged caller must lose (FUSE_OPEN_KILL_SUIDGID).
+    if (absl::Status status = KillSuidSgid(fd->get()); !status.ok()) return status;
+  }
+  return fd;
+}
+
 void PassthroughBackend::Open(const RequestContext& ctx, NodeId node, uint32_t flags,
-                              Done<OpenResult> done) {
+                              bool kill_suidgid, Done<OpenResult> done) {
   absl::StatusOr<std::shared_ptr<Inode>> inode = GetInode(node);
   if (!inode.ok()) return done(inode.status());
   switch ((*inode)->type) {
@@ -69,7 +90,7 @@ void PassthroughBackend::Open(const RequestContext& ctx, NodeId node, uint32_t f
   if (config_.readonly && (access_mode != O_RDONLY || (flags & O_TRUNC))) {
     return done(ErrnoStatus(EROFS, "open for writing on a read-only share"));
   }
-  absl::StatusOr<ScopedFd> fd = ReopenNode(**inode, HostOpenFlags(flags));
+  absl::StatusOr<ScopedFd> fd = OpenRegularForGuest(**inode, flags, kill_suidgid);
   if (!fd.ok()) return done(fd.status());
   OpenResult result;
   result.handle =

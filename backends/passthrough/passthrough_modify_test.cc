@@ -52,7 +52,8 @@ class PassthroughModifyTest : public ::testing::Test {
   absl::Status SetXattr(NodeId node, const std::string& name, const std::string& value,
                         uint32_t flags = 0) {
     absl::Status result = absl::UnknownError("not completed");
-    backend_->SetXattr({}, node, name, value, flags, [&](absl::Status s) { result = s; });
+    backend_->SetXattr({}, node, name, value, flags, /*acl_kill_sgid=*/false,
+                       [&](absl::Status s) { result = s; });
     return result;
   }
   absl::StatusOr<std::string> GetXattr(NodeId node, const std::string& name) {

@@ -45,7 +45,58 @@ mode_t SuidSgidToKill(mode_t mode) {
   return kill;
 }
 
+// Sets the calling thread's umask for one creating syscall and puts it back
+// to 0. Only on threads with their own filesystem context
+// (EnsureThreadUmaskZero), so no other thread sees it.
+class ScopedThreadUmask {
+ public:
+  explicit ScopedThreadUmask(mode_t mask) : active_(mask != 0) {
+    if (active_) ::umask(mask);
+  }
+  ~ScopedThreadUmask() {
+    if (active_) ::umask(0);
+  }
+  ScopedThreadUmask(const ScopedThreadUmask&) = delete;
+  ScopedThreadUmask& operator=(const ScopedThreadUmask&) = delete;
+
+ private:
+  const bool active_;
+};
+
 }  // namespace
+
+absl::Status PassthroughBackend::KillSuidSgid(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return ErrnoFromLastError("kill suid/sgid: fstat");
+  const mode_t kill = SuidSgidToKill(st.st_mode);
+  if (kill != 0 && ::fchmod(fd, st.st_mode & ~kill & 07777) != 0) {
+    return ErrnoFromLastError("kill suid/sgid: fchmod");
+  }
+  return absl::OkStatus();
+}
+
+PassthroughBackend::CreateMode PassthroughBackend::ModeForCreate(uint32_t mode,
+                                                                 uint32_t umask) const {
+  if (config_.posix_acl) {
+    // The host applies the umask only if the parent has no default ACL, as
+    // for a local create (FUSE_DONT_MASK left it to us).
+    return CreateMode{static_cast<mode_t>(mode & 07777), static_cast<mode_t>(umask & 0777)};
+  }
+  return CreateMode{static_cast<mode_t>((mode & 07777) & ~umask), 0};
+}
+
+absl::StatusOr<Entry> PassthroughBackend::LabelCreated(const RequestContext& ctx,
+                                                       const Inode& dir, const char* cname,
+                                                       absl::StatusOr<Entry> entry) {
+  if (!entry.ok() || ctx.security_context == nullptr) return entry;
+  absl::Status status = ApplySecurityContext(ctx, entry->node);
+  if (status.ok()) return entry;
+  // As Rust virtiofsd: a file the guest's LSM cannot see labelled would be
+  // mislabelled for good, so the creation fails as a whole.
+  ::unlinkat(dir.fd.get(), cname, S_ISDIR(entry->attr.mode) ? AT_REMOVEDIR : 0);
+  inodes_.Forget(entry->node, 1);
+  return status;
+}
 
 absl::Status PassthroughBackend::CheckWritable() const {
   if (config_.readonly) return ErrnoStatus(EROFS, "read-only share");
@@ -98,10 +149,16 @@ void PassthroughBackend::MkDir(const RequestContext& ctx, NodeId parent, absl::s
   {
     ScopedFsCredentials creds(ctx, switch_credentials_);
     if (!creds.status().ok()) return done(creds.status());
-    if (::mkdirat((*dir)->fd.get(), cname, (mode & 07777) & ~umask) != 0) {
+    const CreateMode create = ModeForCreate(mode, umask);
+    int rc;
+    {
+      ScopedThreadUmask thread_umask(create.thread_umask);
+      rc = ::mkdirat((*dir)->fd.get(), cname, create.mode);
+    }
+    if (rc != 0) {
       result = ErrnoFromLastError("mkdirat");
     } else {
-      result = EntryForCreated(**dir, cname);
+      result = LabelCreated(ctx, **dir, cname, EntryForCreated(**dir, cname));
     }
   }
   done(std::move(result));
@@ -128,11 +185,16 @@ void PassthroughBackend::MkNod(const RequestContext& ctx, NodeId parent, absl::s
   {
     ScopedFsCredentials creds(ctx, switch_credentials_);
     if (!creds.status().ok()) return done(creds.status());
-    const mode_t host_mode = (mode & S_IFMT) | ((mode & 07777) & ~umask);
-    if (::mknodat((*dir)->fd.get(), cname, host_mode, rdev) != 0) {
+    const CreateMode create = ModeForCreate(mode, umask);
+    int rc;
+    {
+      ScopedThreadUmask thread_umask(create.thread_umask);
+      rc = ::mknodat((*dir)->fd.get(), cname, (mode & S_IFMT) | create.mode, rdev);
+    }
+    if (rc != 0) {
       result = ErrnoFromLastError("mknodat");
     } else {
-      result = EntryForCreated(**dir, cname);
+      result = LabelCreated(ctx, **dir, cname, EntryForCreated(**dir, cname));
     }
   }
   done(std::move(result));
@@ -158,7 +220,7 @@ void PassthroughBackend::Symlink(const RequestContext& ctx, NodeId parent, absl:
     if (::symlinkat(ctarget.c_str(), (*dir)->fd.get(), cname) != 0) {
       result = ErrnoFromLastError("symlinkat");
     } else {
-      result = EntryForCreated(**dir, cname);
+      result = LabelCreated(ctx, **dir, cname, EntryForCreated(**dir, cname));
     }
   }
   done(std::move(result));
@@ -251,7 +313,7 @@ void PassthroughBackend::Link(const RequestContext& ctx, NodeId node, NodeId new
 absl::StatusOr<CreateResult> PassthroughBackend::DoCreate(const RequestContext& ctx,
                                                           NodeId parent, absl::string_view name,
                                                           uint32_t mode, uint32_t flags,
-                                                          uint32_t umask) {
+                                                          uint32_t umask, bool kill_suidgid) {
   char cname[NAME_MAX + 1];
   absl::StatusOr<std::shared_ptr<Inode>> dir = DirForName(parent, name, EEXIST, cname);
   if (!dir.ok()) return dir.status();
@@ -262,10 +324,30 @@ absl::StatusOr<CreateResult> PassthroughBackend::DoCreate(const RequestContext& 
   // follow nothing (O_NOFOLLOW) but could open a FIFO (blocking the worker)
   // or a device. If it exists and the guest did not ask for O_EXCL, fall
   // back to OPEN's checks on the existing node.
-  const int host_flags = HostOpenFlags(flags) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-  int fd = ::openat((*dir)->fd.get(), cname, host_flags, (mode & 07777) & ~umask);
-  if (fd >= 0) return RegisterCreated(**dir, ScopedFd(fd));
+  // O_NOATIME (preserve_noatime) is always allowed on a file the caller
+  // now owns.
+  const int host_flags = HostOpenFlags(flags) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
+                         (config_.preserve_noatime ? O_NOATIME : 0);
+  const CreateMode create = ModeForCreate(mode, umask);
+  int fd;
+  {
+    ScopedThreadUmask thread_umask(create.thread_umask);
+    fd = ::openat((*dir)->fd.get(), cname, host_flags, create.mode);
+  }
+  if (fd >= 0) {
+    absl::StatusOr<CreateResult> created = RegisterCreated(**dir, ScopedFd(fd));
+    if (!created.ok() || ctx.security_context == nullptr) return created;
+    absl::StatusOr<Entry> labelled = LabelCreated(ctx, **dir, cname, created->entry);
+    if (!labelled.ok()) {
+      handles_.Remove(created->open.handle);
+      return labelled.status();
+    }
+    return created;
+  }
   if (errno != EEXIST || (flags & O_EXCL)) return ErrnoFromLastError("openat(O_CREAT)");
+  // The name exists: the security context is for new inodes only and is not
+  // applied; KILL_SUIDGID is for exactly this case (O_TRUNC of an existing
+  // file).
   absl::StatusOr<Entry> entry = EntryForCreated(**dir, cname);
   if (!entry.ok()) return entry.status();
   std::shared_ptr<Inode> inode = inodes_.Get(entry->node);
@@ -279,8 +361,8 @@ absl::StatusOr<CreateResult> PassthroughBackend::DoCreate(const RequestContext& 
   } else if (inode->type != S_IFREG) {
     status = ErrnoStatus(ENXIO, "create: special file");
   }
-  absl::StatusOr<ScopedFd> opened =
-      status.ok() ? ReopenNode(*inode, HostOpenFlags(flags)) : absl::StatusOr<ScopedFd>(status);
+  absl::StatusOr<ScopedFd> opened = status.ok() ? OpenRegularForGuest(*inode, flags, kill_suidgid)
+                                                : absl::StatusOr<ScopedFd>(status);
   if (!opened.ok()) {
     inodes_.Forget(entry->node, 1);  // the guest never learns of this entry
     return opened.status();
@@ -294,8 +376,8 @@ absl::StatusOr<CreateResult> PassthroughBackend::DoCreate(const RequestContext& 
 
 void PassthroughBackend::Create(const RequestContext& ctx, NodeId parent, absl::string_view name,
                                 uint32_t mode, uint32_t flags, uint32_t umask,
-                                Done<CreateResult> done) {
-  done(DoCreate(ctx, parent, name, mode, flags, umask));
+                                bool kill_suidgid, Done<CreateResult> done) {
+  done(DoCreate(ctx, parent, name, mode, flags, umask, kill_suidgid));
 }
 
 void PassthroughBackend::TmpFile(const RequestContext& ctx, NodeId parent, uint32_t mode,
@@ -313,11 +395,25 @@ void PassthroughBackend::TmpFile(const RequestContext& ctx, NodeId parent, uint3
   {
     ScopedFsCredentials creds(ctx, switch_credentials_);
     if (!creds.status().ok()) return done(creds.status());
-    int fd = ::openat((*dir)->fd.get(), ".", (HostOpenFlags(flags) & ~O_TRUNC) | O_TMPFILE |
-                                                 O_CLOEXEC,
-                      (mode & 07777) & ~umask);
+    const CreateMode create = ModeForCreate(mode, umask);
+    int fd;
+    {
+      ScopedThreadUmask thread_umask(create.thread_umask);
+      fd = ::openat((*dir)->fd.get(), ".",
+                    (HostOpenFlags(flags) & ~O_TRUNC) | O_TMPFILE | O_CLOEXEC |
+                        (config_.preserve_noatime ? O_NOATIME : 0),
+                    create.mode);
+    }
     result = fd < 0 ? absl::StatusOr<CreateResult>(ErrnoFromLastError("openat(O_TMPFILE)"))
                     : RegisterCreated(**dir, ScopedFd(fd));
+    if (result.ok() && ctx.security_context != nullptr) {
+      // Unnamed: nothing to unlink if labelling fails, just let it go.
+      if (absl::Status status = ApplySecurityContext(ctx, result->entry.node); !status.ok()) {
+        handles_.Remove(result->open.handle);
+        inodes_.Forget(result->entry.node, 1);
+        result = status;
+      }
+    }
   }
   done(std::move(result));
 }
@@ -365,10 +461,9 @@ void PassthroughBackend::Write(const RequestContext& ctx, NodeId node, HandleId 
   if (flags.kill_suidgid && total > 0) {
     // The write itself ran with the daemon's CAP_FSETID, so the host kept
     // the bits; clear them as the guest asked (FUSE_WRITE_KILL_SUIDGID).
-    struct stat st;
-    if (::fstat(fd, &st) == 0 && SuidSgidToKill(st.st_mode) != 0) {
-      ::fchmod(fd, st.st_mode & ~SuidSgidToKill(st.st_mode) & 07777);
-    }
+    // The data is written and a failure here cannot undo that: the WRITE
+    // still reports its bytes (the guest would otherwise retry them).
+    KillSuidSgid(fd).IgnoreError();
   }
   done(total);
 }

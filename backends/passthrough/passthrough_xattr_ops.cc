@@ -16,6 +16,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "backends/errno_status.h"
@@ -71,10 +72,48 @@ absl::StatusOr<std::string> FetchGrowing(Fetch fetch, const char* what) {
   return ErrnoStatus(EAGAIN, what);
 }
 
+constexpr char kAclAccessXattr[] = "system.posix_acl_access";
+constexpr char kSecurityPrefix[] = "security.";
+
+// The mode of the inode behind /proc/self/fd-relative `path`.
+absl::StatusOr<mode_t> ModeOf(const XattrPath& path) {
+  struct stat st;
+  if (::stat(path.path, &st) != 0) return ErrnoFromLastError("stat");
+  return st.st_mode;
+}
+
 }  // namespace
 
+absl::Status PassthroughBackend::ApplySecurityContext(const RequestContext& ctx, NodeId node) {
+  const SecurityContext* secctx = ctx.security_context;
+  if (secctx == nullptr) return absl::OkStatus();
+  // Only when the share asked for labels; otherwise INIT never offered
+  // FUSE_SECURITY_CTX and a context here is a protocol-layer bug.
+  if (!config_.security_label) return ErrnoStatus(EOPNOTSUPP, "security labels disabled");
+  std::string cname;
+  if (absl::Status status = ValidateXattrName(secctx->name, &cname); !status.ok()) return status;
+  // Only the security namespace: the guest must not reach trusted.* or
+  // system.* (ACLs) through this path.
+  if (cname.compare(0, sizeof(kSecurityPrefix) - 1, kSecurityPrefix) != 0 ||
+      cname.size() == sizeof(kSecurityPrefix) - 1) {
+    return ErrnoStatus(EINVAL, "security context name");
+  }
+  if (secctx->value.size() > XATTR_SIZE_MAX) return ErrnoStatus(E2BIG, "security context");
+  absl::StatusOr<std::shared_ptr<Inode>> inode = GetInode(node);
+  if (!inode.ok()) return inode.status();
+  absl::StatusOr<XattrPath> path = PathForXattr(**inode, proc_self_fd_.get());
+  if (!path.ok()) return path.status();
+  // lsetxattr: on a symlink node the label belongs to the link itself.
+  if (::lsetxattr(path->path, cname.c_str(), secctx->value.data(), secctx->value.size(), 0) !=
+      0) {
+    return ErrnoFromLastError("set security context");
+  }
+  return absl::OkStatus();
+}
+
 void PassthroughBackend::SetXattr(const RequestContext& ctx, NodeId node, absl::string_view name,
-                                  absl::string_view value, uint32_t flags, DoneStatus done) {
+                                  absl::string_view value, uint32_t flags, bool acl_kill_sgid,
+                                  DoneStatus done) {
   if (!config_.xattr) return done(ErrnoStatus(ENOSYS, "xattrs disabled for this share"));
   if (absl::Status status = CheckWritable(); !status.ok()) return done(status);
   std::string cname;
@@ -87,6 +126,17 @@ void PassthroughBackend::SetXattr(const RequestContext& ctx, NodeId node, absl::
   if (!inode.ok()) return done(inode.status());
   absl::StatusOr<XattrPath> path = PathForXattr(**inode, proc_self_fd_.get());
   if (!path.ok()) return done(path.status());
+  // With POSIX ACLs the guest kernel decides whether setting an access ACL
+  // clears setgid (FUSE_SETXATTR_ACL_KILL_SGID); the host's own decision
+  // would use the daemon's groups and capabilities, not the caller's, so
+  // the bit is put right afterwards: cleared when asked, otherwise kept.
+  const bool acl_access = config_.posix_acl && cname == kAclAccessXattr;
+  std::optional<mode_t> mode_before;
+  if (acl_access) {
+    absl::StatusOr<mode_t> mode = ModeOf(*path);
+    if (!mode.ok()) return done(mode.status());
+    mode_before = *mode;
+  }
   absl::Status result;
   {
     ScopedFsCredentials creds(ctx, switch_credentials_);
@@ -94,6 +144,22 @@ void PassthroughBackend::SetXattr(const RequestContext& ctx, NodeId node, absl::
     if (::setxattr(path->path, cname.c_str(), value.data(), value.size(),
                    static_cast<int>(flags)) != 0) {
       result = ErrnoFromLastError("setxattr");
+    }
+  }
+  if (result.ok() && mode_before.has_value() && !S_ISLNK(*mode_before)) {
+    absl::StatusOr<mode_t> mode_after = ModeOf(*path);
+    if (!mode_after.ok()) return done(mode_after.status());
+    mode_t want = *mode_after;
+    if (acl_kill_sgid) {
+      want &= ~S_ISGID;
+    } else if (*mode_before & S_ISGID) {
+      want |= S_ISGID;
+    }
+    // As the daemon (CAP_FSETID): only the setgid bit changes, so the ACL
+    // just stored stays as it is (chmod rewrites only the mask entry from
+    // the unchanged permission bits).
+    if (want != *mode_after && ::chmod(path->path, want & 07777) != 0) {
+      result = ErrnoFromLastError("setxattr: setgid");
     }
   }
   done(std::move(result));

@@ -88,8 +88,14 @@ absl::StatusOr<std::string> SyncBackend::ReadLink(NodeId node, const RequestCont
 
 absl::StatusOr<OpenResult> SyncBackend::Open(NodeId node, uint32_t flags,
                                              const RequestContext& ctx) {
-  return Call<OpenResult>(
-      [&](Done<OpenResult> done) { backend_.Open(ctx, node, flags, std::move(done)); });
+  return Open(node, flags, /*kill_suidgid=*/false, ctx);
+}
+
+absl::StatusOr<OpenResult> SyncBackend::Open(NodeId node, uint32_t flags, bool kill_suidgid,
+                                             const RequestContext& ctx) {
+  return Call<OpenResult>([&](Done<OpenResult> done) {
+    backend_.Open(ctx, node, flags, kill_suidgid, std::move(done));
+  });
 }
 
 absl::StatusOr<std::string> SyncBackend::Read(NodeId node, HandleId handle, uint64_t offset,
@@ -200,8 +206,14 @@ absl::StatusOr<Entry> SyncBackend::Link(NodeId node, NodeId new_parent,
 absl::StatusOr<CreateResult> SyncBackend::Create(NodeId parent, absl::string_view name,
                                                  uint32_t mode, uint32_t flags, uint32_t umask,
                                                  const RequestContext& ctx) {
+  return Create(parent, name, mode, flags, umask, /*kill_suidgid=*/false, ctx);
+}
+
+absl::StatusOr<CreateResult> SyncBackend::Create(NodeId parent, absl::string_view name,
+                                                 uint32_t mode, uint32_t flags, uint32_t umask,
+                                                 bool kill_suidgid, const RequestContext& ctx) {
   return Call<CreateResult>([&](Done<CreateResult> done) {
-    backend_.Create(ctx, parent, name, mode, flags, umask, std::move(done));
+    backend_.Create(ctx, parent, name, mode, flags, umask, kill_suidgid, std::move(done));
   });
 }
 
@@ -264,6 +276,31 @@ absl::StatusOr<size_t> SyncBackend::CopyFileRange(NodeId node_in, HandleId handl
 
 absl::Status SyncBackend::SyncFs(NodeId node, const RequestContext& ctx) {
   return CallStatus([&](DoneStatus done) { backend_.SyncFs(ctx, node, std::move(done)); });
+}
+
+absl::Status SyncBackend::SetXattr(NodeId node, absl::string_view name, absl::string_view value,
+                                   uint32_t flags, bool acl_kill_sgid,
+                                   const RequestContext& ctx) {
+  return CallStatus([&](DoneStatus done) {
+    backend_.SetXattr(ctx, node, name, value, flags, acl_kill_sgid, std::move(done));
+  });
+}
+
+absl::StatusOr<std::string> SyncBackend::GetXattr(NodeId node, absl::string_view name,
+                                                  const RequestContext& ctx) {
+  return Call<std::string>(
+      [&](Done<std::string> done) { backend_.GetXattr(ctx, node, name, std::move(done)); });
+}
+
+absl::StatusOr<std::string> SyncBackend::ListXattr(NodeId node, const RequestContext& ctx) {
+  return Call<std::string>(
+      [&](Done<std::string> done) { backend_.ListXattr(ctx, node, std::move(done)); });
+}
+
+absl::Status SyncBackend::RemoveXattr(NodeId node, absl::string_view name,
+                                      const RequestContext& ctx) {
+  return CallStatus(
+      [&](DoneStatus done) { backend_.RemoveXattr(ctx, node, name, std::move(done)); });
 }
 
 absl::StatusOr<std::vector<RecordingDirSink::Record>> SyncBackend::ReadAll(NodeId node, bool plus,

@@ -94,6 +94,9 @@ class SyncBackend {
                                const RequestContext& ctx = Root());
   absl::StatusOr<std::string> ReadLink(NodeId node, const RequestContext& ctx = Root());
   absl::StatusOr<OpenResult> Open(NodeId node, uint32_t flags, const RequestContext& ctx = Root());
+  // OPEN with FUSE_OPEN_KILL_SUIDGID as `kill_suidgid`.
+  absl::StatusOr<OpenResult> Open(NodeId node, uint32_t flags, bool kill_suidgid,
+                                  const RequestContext& ctx = Root());
   // Reads up to `size` bytes into a buffer split in `pieces` iovecs.
   absl::StatusOr<std::string> Read(NodeId node, HandleId handle, uint64_t offset, size_t size,
                                    size_t pieces = 1, const RequestContext& ctx = Root());
@@ -127,6 +130,10 @@ class SyncBackend {
   absl::StatusOr<CreateResult> Create(NodeId parent, absl::string_view name, uint32_t mode,
                                       uint32_t flags, uint32_t umask = 0,
                                       const RequestContext& ctx = Root());
+  // CREATE with FUSE_OPEN_KILL_SUIDGID as `kill_suidgid`.
+  absl::StatusOr<CreateResult> Create(NodeId parent, absl::string_view name, uint32_t mode,
+                                      uint32_t flags, uint32_t umask, bool kill_suidgid,
+                                      const RequestContext& ctx = Root());
   absl::StatusOr<CreateResult> TmpFile(NodeId parent, uint32_t mode, uint32_t flags,
                                        uint32_t umask = 0, const RequestContext& ctx = Root());
   absl::StatusOr<size_t> Write(NodeId node, HandleId handle, uint64_t offset,
@@ -145,6 +152,16 @@ class SyncBackend {
                                        uint64_t offset_out, uint64_t length,
                                        const RequestContext& ctx = Root());
   absl::Status SyncFs(NodeId node, const RequestContext& ctx = Root());
+
+  // Extended attributes.
+  absl::Status SetXattr(NodeId node, absl::string_view name, absl::string_view value,
+                        uint32_t flags = 0, bool acl_kill_sgid = false,
+                        const RequestContext& ctx = Root());
+  absl::StatusOr<std::string> GetXattr(NodeId node, absl::string_view name,
+                                       const RequestContext& ctx = Root());
+  absl::StatusOr<std::string> ListXattr(NodeId node, const RequestContext& ctx = Root());
+  absl::Status RemoveXattr(NodeId node, absl::string_view name,
+                           const RequestContext& ctx = Root());
 
   // Every entry of directory `node` from offset 0 to the end, in replies of
   // at most `budget` bytes; each record's `entry` holds the READDIRPLUS

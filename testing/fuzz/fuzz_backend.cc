@@ -89,7 +89,8 @@ void FuzzBackend::Link(const RequestContext&, NodeId node, NodeId, absl::string_
                        Done<Entry> done) {
   Answer(done, SampleEntry(node));
 }
-void FuzzBackend::Open(const RequestContext&, NodeId, uint32_t flags, Done<OpenResult> done) {
+void FuzzBackend::Open(const RequestContext&, NodeId, uint32_t flags, bool,
+                       Done<OpenResult> done) {
   OpenResult result;
   result.handle = 42;
   result.direct_io = flags & O_DIRECT;
@@ -97,7 +98,7 @@ void FuzzBackend::Open(const RequestContext&, NodeId, uint32_t flags, Done<OpenR
   Answer(done, result);
 }
 void FuzzBackend::Create(const RequestContext&, NodeId, absl::string_view, uint32_t mode,
-                         uint32_t, uint32_t, Done<CreateResult> done) {
+                         uint32_t, uint32_t, bool, Done<CreateResult> done) {
   Answer(done, CreateResult{SampleEntry(6, S_IFREG | (mode & 07777)), OpenResult{43}});
 }
 void FuzzBackend::TmpFile(const RequestContext&, NodeId, uint32_t mode, uint32_t, uint32_t,
@@ -183,7 +184,7 @@ void FuzzBackend::Access(const RequestContext&, NodeId, uint32_t, DoneStatus don
   AnswerStatus(done);
 }
 void FuzzBackend::SetXattr(const RequestContext&, NodeId, absl::string_view, absl::string_view,
-                           uint32_t, DoneStatus done) {
+                           uint32_t, bool, DoneStatus done) {
   AnswerStatus(done);
 }
 void FuzzBackend::GetXattr(const RequestContext&, NodeId, absl::string_view,

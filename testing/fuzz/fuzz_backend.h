@@ -41,9 +41,9 @@ class FuzzBackend : public Backend {
   void Rename(const RequestContext&, NodeId, absl::string_view, NodeId, absl::string_view,
               uint32_t, DoneStatus done) override;
   void Link(const RequestContext&, NodeId, NodeId, absl::string_view, Done<Entry> done) override;
-  void Open(const RequestContext&, NodeId, uint32_t, Done<OpenResult> done) override;
+  void Open(const RequestContext&, NodeId, uint32_t, bool, Done<OpenResult> done) override;
   void Create(const RequestContext&, NodeId, absl::string_view, uint32_t, uint32_t, uint32_t,
-              Done<CreateResult> done) override;
+              bool, Done<CreateResult> done) override;
   void TmpFile(const RequestContext&, NodeId, uint32_t, uint32_t, uint32_t,
                Done<CreateResult> done) override;
   void Read(const RequestContext&, NodeId, HandleId, uint64_t, absl::Span<const iovec> dest,
@@ -69,7 +69,7 @@ class FuzzBackend : public Backend {
   void SyncFs(const RequestContext&, NodeId, DoneStatus done) override;
   void Access(const RequestContext&, NodeId, uint32_t, DoneStatus done) override;
   void SetXattr(const RequestContext&, NodeId, absl::string_view, absl::string_view, uint32_t,
-                DoneStatus done) override;
+                bool, DoneStatus done) override;
   void GetXattr(const RequestContext&, NodeId, absl::string_view,
                 Done<std::string> done) override;
   void ListXattr(const RequestContext&, NodeId, Done<std::string> done) override;
