@@ -8,8 +8,7 @@
 namespace vfsd {
 
 // Node ids are never reused, so (id, generation) is unique with a constant
-// generation; the field exists for the FUSE entry and NFS-export file
-// handles, where a non-zero generation would only matter with id reuse.
+// generation (see "Generation numbers" in the header).
 constexpr uint64_t kGeneration = 0;
 
 InodeTable::InodeTable(ScopedFd root_fd, InodeKey root_key)
@@ -42,6 +41,34 @@ std::shared_ptr<Inode> InodeTable::GetOrInsert(const InodeKey& key, uint32_t typ
   return result;
 }
 
+std::shared_ptr<Inode> InodeTable::GetOrInsertWithHandle(const InodeKey& key, uint32_t type,
+                                                         ScopedFd fd, FileHandle handle,
+                                                         std::shared_ptr<const ScopedFd> mount_fd,
+                                                         FdCache* cache) {
+  std::shared_ptr<Inode> result;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = by_key_.find(key);
+    if (it != by_key_.end() && (!it->second->handle.has_value() || *it->second->handle == handle)) {
+      ++it->second->lookup_count;
+      result = by_id_.at(it->second->id);
+    } else {
+      // New, or the key's node is a deleted file whose inode number the
+      // host reused: that node stays reachable by id (answering ESTALE)
+      // until forgotten, but lookups now find this one.
+      const NodeId id = next_id_++;
+      result = std::make_shared<Inode>(id, kGeneration, key, type, std::move(handle),
+                                       std::move(mount_fd), cache);
+      result->lookup_count = 1;
+      by_id_.emplace(id, result);
+      by_key_[key] = result.get();
+    }
+  }
+  // Outside the table lock (the cache has its own, and may close fds).
+  if (result->fd.cached()) cache->Adopt(result->fd, std::move(fd));
+  return result;
+}
+
 bool InodeTable::Ref(const std::shared_ptr<Inode>& inode) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = by_id_.find(inode->id);
@@ -67,7 +94,9 @@ void InodeTable::Forget(NodeId id, uint64_t nlookup) {
     if (id == kRootNodeId && inode.lookup_count == 0) inode.lookup_count = 1;
     return;
   }
-  by_key_.erase(inode.key);
+  // The key may already name a newer node (see GetOrInsertWithHandle).
+  auto key_it = by_key_.find(inode.key);
+  if (key_it != by_key_.end() && key_it->second == &inode) by_key_.erase(key_it);
   removed = std::move(it->second);
   by_id_.erase(it);
 }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -21,13 +22,15 @@
 #include "backends/errno_status.h"
 #include "backends/passthrough/access_check.h"
 #include "backends/passthrough/dir_reader.h"
+#include "backends/passthrough/file_handle.h"
 #include "backends/passthrough/host_attr.h"
 #include "backends/passthrough/name_validation.h"
 #include "glog/logging.h"
 
 namespace vfsd {
 
-absl::StatusOr<std::unique_ptr<Backend>> PassthroughBackend::Create(const BackendConfig& config) {
+absl::StatusOr<std::unique_ptr<Backend>> PassthroughBackend::Create(const BackendConfig& config,
+                                                                  size_t fd_cache_capacity) {
   if (config.shared_dir.empty()) {
     return absl::InvalidArgumentError("passthrough: shared_dir is not set");
   }
@@ -56,8 +59,71 @@ absl::StatusOr<std::unique_ptr<Backend>> PassthroughBackend::Create(const Backen
   absl::StatusOr<struct statx> stx = StatxFd(root_fd.get());
   if (!stx.ok()) return stx.status();
   LOG(INFO) << "passthrough: sharing " << config.shared_dir << (config.readonly ? " (read-only)" : "");
-  return std::unique_ptr<Backend>(new PassthroughBackend(config, std::move(proc_self_fd),
-                                                         std::move(root_fd), KeyFromStatx(*stx)));
+  std::unique_ptr<PassthroughBackend> backend(
+      new PassthroughBackend(config, std::move(proc_self_fd), std::move(root_fd),
+                             KeyFromStatx(*stx), fd_cache_capacity));
+  if (config.inode_file_handles != BackendConfig::InodeFileHandles::kNever) {
+    if (absl::Status status = backend->SetUpFileHandles(); !status.ok()) return status;
+  }
+  return std::unique_ptr<Backend>(std::move(backend));
+}
+
+absl::StatusOr<std::unique_ptr<Backend>> PassthroughBackend::Create(const BackendConfig& config) {
+  return Create(config, DefaultFdCacheCapacity());
+}
+
+size_t PassthroughBackend::DefaultFdCacheCapacity() {
+  // A few thousand unused fds keep a guest's working set open (a miss costs
+  // one open_by_handle_at); a quarter of RLIMIT_NOFILE leaves the rest for
+  // open files, directory handles and nodes without handles.
+  constexpr size_t kMax = 4096;
+  constexpr size_t kMin = 16;
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return kMax;
+  return std::clamp<size_t>(static_cast<size_t>(limit.rlim_cur / 4), kMin, kMax);
+}
+
+absl::Status PassthroughBackend::ProbeFileHandles() {
+  // Both halves on the root: name_to_handle_at needs export support from
+  // the filesystem, open_by_handle_at needs CAP_DAC_READ_SEARCH.
+  const Inode& root = *inodes_.root();
+  absl::StatusOr<FileHandle> handle = FileHandle::ForFd(root.fd.get());
+  if (!handle.ok()) return handle.status();
+  absl::StatusOr<std::shared_ptr<const ScopedFd>> mount_fd =
+      mount_fds_.Get(handle->mount_id(), root.fd.get(), S_IFDIR);
+  if (!mount_fd.ok()) return mount_fd.status();
+  absl::StatusOr<ScopedFd> reopened = handle->Open((*mount_fd)->get(), O_PATH | O_NOFOLLOW);
+  if (!reopened.ok()) return reopened.status();
+  // Kept for the backend's life, so the share's own mount fd is open from
+  // the start (a FIFO as the first node seen there would have no file to
+  // open it from).
+  root_mount_fd_ = *std::move(mount_fd);
+  return absl::OkStatus();
+}
+
+absl::Status PassthroughBackend::SetUpFileHandles() {
+  absl::Status probe = ProbeFileHandles();
+  const bool mandatory =
+      config_.inode_file_handles == BackendConfig::InodeFileHandles::kMandatory;
+  if (probe.ok()) {
+    use_handles_.store(true, std::memory_order_relaxed);
+    VLOG(1) << "passthrough: nodes are kept by file handle (fd cache of "
+            << fd_cache_.capacity() << ")";
+    return absl::OkStatus();
+  }
+  use_handles_.store(false, std::memory_order_relaxed);
+  const int err = ErrnoOf(probe);
+  const std::string why =
+      err == EPERM ? "open_by_handle_at needs CAP_DAC_READ_SEARCH (run as root; the capability "
+                     "set must keep dac_read_search)"
+                   : absl::StrCat("the filesystem of the shared directory does not support "
+                                  "file handles (",
+                                  probe.message(), ")");
+  if (mandatory) {
+    return ErrnoStatus(err, absl::StrCat("--inode-file-handles=mandatory: ", why));
+  }
+  LOG(WARNING) << "--inode-file-handles=prefer: holding an fd per inode instead: " << why;
+  return absl::OkStatus();
 }
 
 namespace {
@@ -69,18 +135,28 @@ absl::StatusOr<std::unique_ptr<Backend>> CreatePassthroughBackend(const BackendC
 VFSD_REGISTER_BACKEND("passthrough", CreatePassthroughBackend);
 
 PassthroughBackend::PassthroughBackend(const BackendConfig& config, ScopedFd proc_self_fd,
-                                       ScopedFd root_fd, InodeKey root_key)
+                                       ScopedFd root_fd, InodeKey root_key,
+                                       size_t fd_cache_capacity)
     : config_(config),
       proc_self_fd_(std::move(proc_self_fd)),
+      fd_cache_(fd_cache_capacity),
+      mount_fds_(proc_self_fd_.get()),
       inodes_(std::move(root_fd), root_key),
       switch_credentials_(::geteuid() == 0) {}
 
 absl::Status PassthroughBackend::Init(const SessionOptions& options) {
   writeback_cache_.store(options.writeback_cache, std::memory_order_relaxed);
+  // Probed again: since Create() the daemon may have dropped capabilities
+  // (CAP_DAC_READ_SEARCH) or installed its seccomp filter. Only the root is
+  // in the table at INIT, so switching to held fds here mixes nothing.
+  if (use_handles_.load(std::memory_order_relaxed)) {
+    if (absl::Status status = SetUpFileHandles(); !status.ok()) return status;
+  }
   return absl::OkStatus();
 }
 
 void PassthroughBackend::Destroy() {
+  CancelAllLocks();  // first: waiting locks complete (EINTR) before their handles go
   handles_.Clear();
   inodes_.Clear();
 }
@@ -88,7 +164,18 @@ void PassthroughBackend::Destroy() {
 absl::StatusOr<std::shared_ptr<Inode>> PassthroughBackend::GetInode(NodeId node) const {
   std::shared_ptr<Inode> inode = inodes_.Get(node);
   if (inode == nullptr) return ErrnoStatus(EBADF, "unknown node id");
-  return inode;
+  if (!inode->fd.cached()) return inode;
+  // A handle node: pin its fd (re-opening it from the handle on a cache
+  // miss) for as long as the caller holds the returned pointer, which
+  // shares ownership with `inode` and unpins when the last copy goes.
+  if (absl::Status status = fd_cache_.Pin(inode->fd, [&] { return inode->OpenFromHandle(); });
+      !status.ok()) {
+    return status;
+  }
+  Inode* raw = inode.get();
+  return std::shared_ptr<Inode>(raw, [owner = std::move(inode), cache = &fd_cache_](Inode*) {
+    cache->Unpin(owner->fd);
+  });
 }
 
 absl::StatusOr<std::shared_ptr<OpenHandle>> PassthroughBackend::GetHandle(HandleId handle) const {
@@ -127,6 +214,14 @@ absl::StatusOr<ScopedFd> PassthroughBackend::OpenChildPath(int dir_fd, const cha
 }
 
 absl::StatusOr<ScopedFd> PassthroughBackend::ReopenNode(const Inode& inode, int flags) const {
+  // A handle node is pinned here too (pins nest), so callers may pass a node
+  // they did not get from GetInode().
+  if (inode.fd.cached()) {
+    if (absl::Status status = fd_cache_.Pin(inode.fd, [&] { return inode.OpenFromHandle(); });
+        !status.ok()) {
+      return status;
+    }
+  }
   // /proc/self/fd/N names the very file the O_PATH fd holds, whatever has
   // been renamed since; no guest-controlled path is involved.
   char name[16];
@@ -135,7 +230,9 @@ absl::StatusOr<ScopedFd> PassthroughBackend::ReopenNode(const Inode& inode, int 
   do {
     fd = ::openat(proc_self_fd_.get(), name, flags | O_CLOEXEC);
   } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return ErrnoFromLastError("reopen");
+  const int err = errno;
+  if (inode.fd.cached()) fd_cache_.Unpin(inode.fd);
+  if (fd < 0) return ErrnoStatus(err, "reopen");
   return ScopedFd(fd);
 }
 
@@ -146,13 +243,44 @@ absl::StatusOr<Entry> PassthroughBackend::EntryForFd(const Inode& parent, Scoped
   Entry entry;
   entry.attr = AttrFromStatx(*stx);
   // A directory on another mount than its parent is a submount: the guest
-  // shows it as its own mount so st_dev stays unique per filesystem there.
-  entry.attr.submount =
-      S_ISDIR(stx->stx_mode) && (key.dev != parent.key.dev || key.mnt_id != parent.key.mnt_id);
-  std::shared_ptr<Inode> inode = inodes_.GetOrInsert(key, stx->stx_mode & S_IFMT, std::move(fd));
-  entry.node = inode->id;
-  entry.generation = inode->generation;
+  // shows it as its own mount so st_dev stays unique per filesystem there
+  // (Rust virtiofsd's --announce-submounts: same test, directories only).
+  entry.attr.submount = config_.announce_submounts && S_ISDIR(stx->stx_mode) &&
+                        (key.dev != parent.key.dev || key.mnt_id != parent.key.mnt_id);
+  absl::StatusOr<std::shared_ptr<Inode>> inode = InsertNode(key, stx->stx_mode & S_IFMT, std::move(fd));
+  if (!inode.ok()) return inode.status();
+  entry.node = (*inode)->id;
+  entry.generation = (*inode)->generation;
   return entry;
+}
+
+absl::StatusOr<std::shared_ptr<Inode>> PassthroughBackend::InsertNode(const InodeKey& key,
+                                                                     uint32_t type, ScopedFd fd) {
+  if (!use_handles_.load(std::memory_order_relaxed)) {
+    return inodes_.GetOrInsert(key, type, std::move(fd));
+  }
+  absl::StatusOr<FileHandle> handle = FileHandle::ForFd(fd.get());
+  absl::StatusOr<std::shared_ptr<const ScopedFd>> mount_fd;
+  if (handle.ok()) {
+    mount_fd = mount_fds_.Get(handle->mount_id(), fd.get(), type);
+    if (mount_fd.ok()) {
+      return inodes_.GetOrInsertWithHandle(key, type, std::move(fd), *std::move(handle),
+                                           *std::move(mount_fd), &fd_cache_);
+    }
+  }
+  const absl::Status& why = handle.ok() ? mount_fd.status() : handle.status();
+  if (config_.inode_file_handles == BackendConfig::InodeFileHandles::kMandatory) {
+    // Refused with the kernel's errno (EOPNOTSUPP from a filesystem without
+    // export support, e.g. procfs or a FUSE mount inside the share), as
+    // Rust virtiofsd does: serving the node with a held fd would break the
+    // fd bound mandatory promises.
+    return ErrnoStatus(ErrnoOf(why),
+                       absl::StrCat("--inode-file-handles=mandatory: no file handle: ",
+                                    why.message()));
+  }
+  // prefer: this filesystem (a submount) cannot do handles; hold the fd.
+  VLOG(1) << "passthrough: holding an fd for a node without file handle: " << why;
+  return inodes_.GetOrInsert(key, type, std::move(fd));
 }
 
 absl::StatusOr<Entry> PassthroughBackend::LookupChild(const Inode& parent, absl::string_view name) {
@@ -198,7 +326,10 @@ void PassthroughBackend::Lookup(const RequestContext& ctx, NodeId parent, absl::
   done(LookupChild(**dir, name));
 }
 
-void PassthroughBackend::Forget(NodeId node, uint64_t nlookup) { inodes_.Forget(node, nlookup); }
+void PassthroughBackend::Forget(NodeId node, uint64_t nlookup) {
+  inodes_.Forget(node, nlookup);
+  DropForgottenNodeLocks(node);
+}
 
 void PassthroughBackend::GetAttr(const RequestContext& ctx, NodeId node,
                                  std::optional<HandleId> handle, Done<Attr> done) {
