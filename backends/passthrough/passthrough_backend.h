@@ -77,7 +77,7 @@ class PassthroughBackend : public Backend {
   void ReadLink(const RequestContext& ctx, NodeId node, Done<std::string> done) override;
 
   // --- open files (passthrough_file_ops.cc) ---
-  void Open(const RequestContext& ctx, NodeId node, uint32_t flags,
+  void Open(const RequestContext& ctx, NodeId node, uint32_t flags, bool kill_suidgid,
             Done<OpenResult> done) override;
   void Read(const RequestContext& ctx, NodeId node, HandleId handle, uint64_t offset,
             absl::Span<const iovec> dest, Done<size_t> done) override;
@@ -118,7 +118,8 @@ class PassthroughBackend : public Backend {
   void Link(const RequestContext& ctx, NodeId node, NodeId new_parent,
             absl::string_view new_name, Done<Entry> done) override;
   void Create(const RequestContext& ctx, NodeId parent, absl::string_view name, uint32_t mode,
-              uint32_t flags, uint32_t umask, Done<CreateResult> done) override;
+              uint32_t flags, uint32_t umask, bool kill_suidgid,
+              Done<CreateResult> done) override;
   void TmpFile(const RequestContext& ctx, NodeId parent, uint32_t mode, uint32_t flags,
                uint32_t umask, Done<CreateResult> done) override;
   void Write(const RequestContext& ctx, NodeId node, HandleId handle, uint64_t offset,
@@ -139,7 +140,8 @@ class PassthroughBackend : public Backend {
 
   // --- xattrs, only with BackendConfig::xattr (passthrough_xattr_ops.cc) ---
   void SetXattr(const RequestContext& ctx, NodeId node, absl::string_view name,
-                absl::string_view value, uint32_t flags, DoneStatus done) override;
+                absl::string_view value, uint32_t flags, bool acl_kill_sgid,
+                DoneStatus done) override;
   void GetXattr(const RequestContext& ctx, NodeId node, absl::string_view name,
                 Done<std::string> done) override;
   void ListXattr(const RequestContext& ctx, NodeId node, Done<std::string> done) override;
@@ -208,6 +210,17 @@ class PassthroughBackend : public Backend {
 
   // The host open(2) flags for a guest OPEN of a regular file.
   int HostOpenFlags(uint32_t guest_flags) const;
+  // Opens regular file node `inode` for the guest (OPEN, or CREATE of an
+  // existing name): HostOpenFlags, plus O_NOATIME with preserve_noatime
+  // (dropped again if the host refuses it); with `kill_suidgid` and O_TRUNC,
+  // clears setuid/setgid as FUSE_OPEN_KILL_SUIDGID asks
+  // (passthrough_file_ops.cc).
+  absl::StatusOr<ScopedFd> OpenRegularForGuest(const Inode& inode, uint32_t guest_flags,
+                                               bool kill_suidgid) const;
+  // Clears setuid (and setgid if group-executable) on open file `fd`, as the
+  // kernel does when an unprivileged caller writes or truncates
+  // (passthrough_write_ops.cc).
+  static absl::Status KillSuidSgid(int fd);
 
   // EROFS on a read-only share.
   absl::Status CheckWritable() const;
@@ -225,7 +238,25 @@ class PassthroughBackend : public Backend {
                                  const SetAttrRequest& request);
   absl::StatusOr<CreateResult> DoCreate(const RequestContext& ctx, NodeId parent,
                                         absl::string_view name, uint32_t mode, uint32_t flags,
-                                        uint32_t umask);
+                                        uint32_t umask, bool kill_suidgid);
+  // The mode to pass to a creating syscall and the thread umask to run it
+  // under (passthrough_write_ops.cc): with POSIX ACLs the host kernel must
+  // apply the guest's umask itself, because a parent's default ACL replaces
+  // the umask (posix_acl_create), as Rust virtiofsd does.
+  struct CreateMode {
+    mode_t mode;
+    mode_t thread_umask;
+  };
+  CreateMode ModeForCreate(uint32_t mode, uint32_t umask) const;
+  // Stores the guest's security context (ctx.security_context, with
+  // security_label) as an xattr on just-created node `node`
+  // (passthrough_xattr_ops.cc).
+  absl::Status ApplySecurityContext(const RequestContext& ctx, NodeId node);
+  // ApplySecurityContext for `entry`, just created as `cname` in `dir`; if
+  // the label cannot be stored the new name is removed again and the error
+  // returned, so no unlabelled file is left behind (passthrough_write_ops.cc).
+  absl::StatusOr<Entry> LabelCreated(const RequestContext& ctx, const Inode& dir,
+                                     const char* cname, absl::StatusOr<Entry> entry);
 
   const BackendConfig config_;
   const ScopedFd proc_self_fd_;
