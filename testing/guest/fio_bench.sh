@@ -52,6 +52,17 @@ trap 'exit 1' INT TERM HUP
 . "$here/daemon_command.sh"
 
 echo "$read_mb $write_mb $runtime" >"$TMP/fio_params"
+# One copy of vfsd for all its runs: a rebuild by someone else during the
+# benchmark must not mix two versions in one table.
+vfsd_copy=""
+case ",$daemons," in
+  *,vfsd,*)
+    daemon_command vfsd /dev/null /dev/null "" ""
+    cp "${daemon_cmd[0]}" "$TMP/vfsd" || fail "cannot copy ${daemon_cmd[0]}"
+    vfsd_copy="$TMP/vfsd"
+    note "vfsd: ${daemon_cmd[0]} ($(sha256sum "$vfsd_copy" | cut -c1-12), built $(stat -c %y "${daemon_cmd[0]}" | cut -d. -f1))"
+    ;;
+esac
 results="$TMP/results.tsv"
 : >"$results"
 load_before="$(uptime)"
@@ -70,6 +81,7 @@ run_one() {  # run_one DAEMON MODE
   sync "$run/share/r.dat"
   dd if="$run/share/r.dat" iflag=nocache count=0 status=none
   daemon_command "$daemon" "$sock" "$run/share" "" ""
+  [ "$daemon" = vfsd ] && daemon_cmd[0]="$vfsd_copy"
   ref_mode="$mode"; [ "$mode" = never ] && ref_mode=none
   for i in "${!daemon_cmd[@]}"; do
     case "${daemon_cmd[$i]}" in
