@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <vector>
 
 #include "backends/errno_status.h"
 
@@ -24,7 +26,53 @@ struct LinuxDirent64 {
 
 constexpr size_t kHeaderSize = offsetof(LinuxDirent64, d_name);
 
+// Readers kept for reuse: enough for the directories a guest lists at once
+// (one per request in flight is typical), bounded so a burst of OPENDIRs
+// leaves at most this much memory behind (32 × 32 KiB).
+constexpr size_t kPoolCapacity = 32;
+
+struct ReaderPool {
+  std::mutex mu;
+  std::vector<std::unique_ptr<DirReader>> free;  // guarded by mu
+};
+
+ReaderPool& Pool() {
+  static ReaderPool* const pool = new ReaderPool;  // never destroyed: no exit-order issue
+  return *pool;
+}
+
 }  // namespace
+
+std::shared_ptr<DirReader> DirReader::Acquire(int dir_fd) {
+  std::unique_ptr<DirReader> reader;
+  {
+    ReaderPool& pool = Pool();
+    std::lock_guard<std::mutex> lock(pool.mu);
+    if (!pool.free.empty()) {
+      reader = std::move(pool.free.back());
+      pool.free.pop_back();
+    }
+  }
+  if (reader == nullptr) {
+    reader = std::make_unique<DirReader>(dir_fd);
+  } else {
+    reader->Reset(dir_fd);
+  }
+  return std::shared_ptr<DirReader>(reader.release(), [](DirReader* r) {
+    std::unique_ptr<DirReader> owned(r);
+    ReaderPool& pool = Pool();
+    std::lock_guard<std::mutex> lock(pool.mu);
+    if (pool.free.size() < kPoolCapacity) pool.free.push_back(std::move(owned));
+  });
+}
+
+void DirReader::Reset(int dir_fd) {
+  fd_ = dir_fd;
+  pos_ = len_ = 0;
+  position_ = 0;
+  positioned_ = false;
+  peeked_reclen_ = 0;
+}
 
 absl::Status DirReader::Seek(uint64_t offset) {
   pos_ = len_ = 0;

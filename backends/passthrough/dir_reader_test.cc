@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -155,6 +156,37 @@ TEST_F(DirReaderTest, FailedSeekLeavesNoPosition) {
   EXPECT_FALSE(reader.Seek(uint64_t{1} << 63).ok());
   EXPECT_FALSE(reader.IsAt(uint64_t{1} << 63));
   EXPECT_FALSE(reader.IsAt(0));
+}
+
+TEST_F(DirReaderTest, PooledReaderStartsFreshOnItsNewFd) {
+  MakeFiles(30);
+  ScopedFd fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(fd.valid());
+  std::shared_ptr<DirReader> first = DirReader::Acquire(fd.get());
+  ASSERT_TRUE(first->Seek(0).ok());
+  uint64_t position = 0;
+  for (int i = 0; i < 10; ++i) {
+    auto entry = first->Next();
+    ASSERT_TRUE(entry.ok() && entry->has_value());
+    position = (*entry)->next_offset;
+  }
+  DirReader* const recycled = first.get();
+  first.reset();  // back to the pool, mid-listing with entries buffered
+  const std::string other = dir_ + "/sub";
+  ASSERT_EQ(::mkdir(other.c_str(), 0755), 0);
+  ScopedFd fd2(::open(other.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  std::shared_ptr<DirReader> second = DirReader::Acquire(fd2.get());
+  EXPECT_EQ(second.get(), recycled);
+  EXPECT_FALSE(second->IsAt(position));  // nothing carried over
+  ASSERT_TRUE(second->Seek(0).ok());
+  std::set<std::string> names;
+  while (true) {
+    auto entry = second->Next();
+    ASSERT_TRUE(entry.ok());
+    if (!entry->has_value()) break;
+    names.insert(std::string((*entry)->name));
+  }
+  EXPECT_EQ(names, (std::set<std::string>{".", ".."}));
 }
 
 TEST_F(DirReaderTest, NotADirectory) {

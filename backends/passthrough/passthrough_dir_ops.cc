@@ -56,7 +56,7 @@ void PassthroughBackend::ReadDir(const RequestContext& ctx, NodeId node, HandleI
   OpenHandle& dir_handle = **h;
   std::lock_guard<std::mutex> lock(dir_handle.dir_mu);
   if (dir_handle.dir_reader == nullptr) {
-    dir_handle.dir_reader = std::make_shared<DirReader>(dir_handle.fd.get());
+    dir_handle.dir_reader = DirReader::Acquire(dir_handle.fd.get());
   }
   DirReader& reader = *dir_handle.dir_reader;
   // Resume without lseek when the guest continues where the last reply
