@@ -43,6 +43,8 @@
 #include "backends/passthrough/handle_table.h"
 #include "backends/passthrough/fd_cache.h"
 #include "backends/passthrough/inode_table.h"
+#include "backends/passthrough/lock_waiter.h"
+#include "backends/passthrough/posix_lock_table.h"
 #include "backends/passthrough/mount_fd_table.h"
 #include "backends/passthrough/scoped_fd.h"
 
@@ -157,6 +159,13 @@ class PassthroughBackend : public Backend {
   // Nodes and handles currently held (for tests and metrics).
   size_t node_count() const { return inodes_.size(); }
   size_t handle_count() const { return handles_.size(); }
+  // POSIX lock-owner fds open, and blocking lock requests waiting.
+  size_t lock_owner_fd_count() const { return locks_.size(); }
+  size_t waiting_lock_count() const { return lock_waiter_.waiting(); }
+  // Fails every waiting SETLKW / blocking flock with EINTR and drops all
+  // locks (Destroy does this). Whatever waits for in-flight requests before
+  // the session ends (a vring stop) must call this first.
+  void CancelAllLocks();
   // Whether nodes are kept by file handle (--inode-file-handles and what the
   // host allows), and how many node fds the cache holds open right now.
   bool using_file_handles() const { return use_handles_.load(std::memory_order_relaxed); }
@@ -207,6 +216,17 @@ class PassthroughBackend : public Backend {
   absl::StatusOr<ScopedFd> OpenChildPath(int dir_fd, const char* name);
   // Reopens a node's O_PATH fd with real open flags via /proc/self/fd.
   absl::StatusOr<ScopedFd> ReopenNode(const Inode& inode, int flags) const;
+
+  // Locks (passthrough_lock_ops.cc): the fd a lock owner gets on the file
+  // `handle` has open; flock requests; dropping locks on FLUSH (an owner),
+  // RELEASE (a handle and maybe an owner) and FORGET (a node, if gone).
+  absl::StatusOr<ScopedFd> OpenLockFd(const OpenHandle& handle) const;
+  void SetFlock(std::shared_ptr<OpenHandle> h, HandleId handle, uint32_t type, bool wait,
+                DoneStatus done);
+  void DropOwnerLocks(NodeId node, uint64_t owner);
+  void ReleaseHandleLocks(const OpenHandle& h, HandleId handle,
+                          std::optional<uint64_t> lock_owner, bool release_flock);
+  void DropForgottenNodeLocks(NodeId node);
 
   // The host open(2) flags for a guest OPEN of a regular file.
   int HostOpenFlags(uint32_t guest_flags) const;
@@ -278,6 +298,10 @@ class PassthroughBackend : public Backend {
   const bool switch_credentials_;
   // Cleared on the first ENOSYS from openat2 (kernels before 5.6).
   std::atomic<bool> have_openat2_{true};
+  // POSIX lock owners' fds, and the thread completing blocking lock
+  // requests (last: destroyed first, its completions use locks_).
+  PosixLockTable locks_;
+  LockWaiter lock_waiter_;
 };
 
 }  // namespace vfsd

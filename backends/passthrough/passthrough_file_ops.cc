@@ -135,6 +135,9 @@ void PassthroughBackend::Flush(const RequestContext& ctx, NodeId node, HandleId 
   // FLUSH is the guest's close(): closing a duplicate reports deferred write
   // errors (NFS and friends) without closing the handle itself, as virtiofsd
   // does.
+  // The closing process loses its POSIX locks on the file, whatever the
+  // flush itself reports (close(2)).
+  DropOwnerLocks((*h)->node, lock_owner);
   int dup_fd = ::fcntl((*h)->fd.get(), F_DUPFD_CLOEXEC, 0);
   if (dup_fd < 0) return done(ErrnoFromLastError("flush: dup"));
   if (::close(dup_fd) != 0 && errno != EINTR) return done(ErrnoFromLastError("flush: close"));
@@ -146,7 +149,9 @@ void PassthroughBackend::Release(const RequestContext& ctx, NodeId node, HandleI
                                  bool release_flock, DoneStatus done) {
   // Dropping the last reference closes the fd, which also drops any flock
   // taken through it.
-  if (handles_.Remove(handle) == nullptr) return done(ErrnoStatus(EBADF, "release"));
+  std::shared_ptr<OpenHandle> removed = handles_.Remove(handle);
+  if (removed == nullptr) return done(ErrnoStatus(EBADF, "release"));
+  ReleaseHandleLocks(*removed, handle, lock_owner, release_flock);
   done(absl::OkStatus());
 }
 

@@ -72,17 +72,18 @@ class PassthroughModifyTest : public ::testing::Test {
     return result;
   }
   absl::Status SetLk(NodeId node, HandleId handle, uint32_t type, bool flock,
-                     uint64_t start = 0, uint64_t end = UINT64_MAX) {
+                     uint64_t start = 0, uint64_t end = UINT64_MAX, uint64_t owner = 1) {
     absl::Status result = absl::UnknownError("not completed");
     FileLock lock{start, end, type, 0};
-    backend_->SetLk({}, node, handle, 1, lock, /*wait=*/false, flock,
+    backend_->SetLk({}, node, handle, owner, lock, /*wait=*/false, flock,
                     [&](absl::Status s) { result = s; });
     return result;
   }
-  absl::StatusOr<FileLock> GetLk(NodeId node, HandleId handle, uint32_t type) {
+  absl::StatusOr<FileLock> GetLk(NodeId node, HandleId handle, uint32_t type,
+                                 uint64_t owner = 1) {
     absl::StatusOr<FileLock> result = absl::UnknownError("not completed");
     FileLock lock{0, UINT64_MAX, type, 0};
-    backend_->GetLk({}, node, handle, 1, lock, [&](absl::StatusOr<FileLock> s) { result = s; });
+    backend_->GetLk({}, node, handle, owner, lock, [&](absl::StatusOr<FileLock> s) { result = s; });
     return result;
   }
 
@@ -182,27 +183,29 @@ TEST_F(PassthroughModifyTest, FlockConflictsBetweenHandles) {
   EXPECT_TRUE(fs_->Release(f, a->handle).ok());
 }
 
-TEST_F(PassthroughModifyTest, RecordLocksConflictBetweenHandles) {
+// Record locks belong to the lock owner (owner 1 on a, owner 2 on b here);
+// passthrough_lock_test.cc has the owner semantics in detail.
+TEST_F(PassthroughModifyTest, RecordLocksConflictBetweenOwners) {
   MakeBackend(false, false);
   const NodeId f = Node("f");
   absl::StatusOr<OpenResult> a = fs_->Open(f, O_RDWR);
   absl::StatusOr<OpenResult> b = fs_->Open(f, O_RDWR);
   ASSERT_TRUE(a.ok() && b.ok());
   ASSERT_TRUE(SetLk(f, a->handle, F_WRLCK, false, 10, 19).ok());
-  absl::StatusOr<FileLock> held = GetLk(f, b->handle, F_WRLCK);
+  absl::StatusOr<FileLock> held = GetLk(f, b->handle, F_WRLCK, 2);
   ASSERT_TRUE(held.ok()) << held.status();
   EXPECT_EQ(held->type, static_cast<uint32_t>(F_WRLCK));
   EXPECT_EQ(held->start, 10u);
   EXPECT_EQ(held->end, 19u);
-  EXPECT_ERRNO(SetLk(f, b->handle, F_WRLCK, false, 15, 30), EAGAIN);
-  EXPECT_TRUE(SetLk(f, b->handle, F_WRLCK, false, 20, 30).ok());
+  EXPECT_ERRNO(SetLk(f, b->handle, F_WRLCK, false, 15, 30, 2), EAGAIN);
+  EXPECT_TRUE(SetLk(f, b->handle, F_WRLCK, false, 20, 30, 2).ok());
   absl::StatusOr<FileLock> own = GetLk(f, a->handle, F_WRLCK);
   ASSERT_TRUE(own.ok());
   EXPECT_EQ(own->type, static_cast<uint32_t>(F_WRLCK));  // b's range conflicts
   EXPECT_ERRNO(SetLk(f, a->handle, 99, false), EINVAL);
   EXPECT_ERRNO(SetLk(f, a->handle, F_WRLCK, false, 20, 10), EINVAL);
   EXPECT_TRUE(fs_->Release(f, a->handle).ok());
-  absl::StatusOr<FileLock> free_now = GetLk(f, b->handle, F_WRLCK);
+  absl::StatusOr<FileLock> free_now = GetLk(f, b->handle, F_WRLCK, 2);
   ASSERT_TRUE(free_now.ok());
   EXPECT_EQ(free_now->type, static_cast<uint32_t>(F_UNLCK));
   EXPECT_TRUE(fs_->Release(f, b->handle).ok());
