@@ -157,7 +157,6 @@ absl::Status PassthroughBackend::Init(const SessionOptions& options) {
 
 void PassthroughBackend::Destroy() {
   CancelAllLocks();  // first: waiting locks complete (EINTR) before their handles go
-  CancelAllLocks();  // first: waiting locks complete (EINTR) before their handles go
   handles_.Clear();
   inodes_.Clear();
 }
