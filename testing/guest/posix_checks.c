@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/magic.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/file.h>
@@ -380,6 +381,225 @@ static void test_locks(void) {
   }
 }
 
+/* --- POSIX lock owners and blocking locks, across processes ---------------------
+ * POSIX locks belong to a process and a file: fds of one process share them,
+ * a forked child conflicts even through an inherited fd, and closing ANY fd
+ * of the file drops all the process's locks on it. The peer is a child that
+ * runs one command per byte the parent sends and answers with one byte, so
+ * both sides are sequenced by pipes, never by sleeps. */
+#define LK_FILE "k_owner"
+#define LK_MARK "unlocked-by-parent"
+
+struct peer {
+  pid_t pid;
+  int cmd; /* parent -> child */
+  int ans; /* child -> parent */
+};
+
+static int set_lock(int fd, int cmd, short type, off_t start, off_t len) {
+  struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
+  return fcntl(fd, cmd, &fl);
+}
+
+/* One byte for a lock call's outcome: y granted, a EAGAIN, x EOPNOTSUPP, e other. */
+static char lock_answer(int r) {
+  if (r == 0) return 'y';
+  if (errno == EAGAIN || errno == EWOULDBLOCK) return 'a';
+  if (errno == EOPNOTSUPP) return 'x';
+  return 'e';
+}
+
+/* After a blocking lock returned: granted after the parent's unlock (y), or
+ * before it (m)? The parent writes LK_MARK into the file while it still holds
+ * its lock, then unlocks. Read through FD: opening and closing another fd
+ * would drop the peer's own new POSIX lock. */
+static char granted_after_unlock(int fd, int r) {
+  if (r != 0) return lock_answer(r);
+  char buf[64] = {0};
+  ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+  return n == (ssize_t)strlen(LK_MARK) && memcmp(buf, LK_MARK, n) == 0 ? 'y' : 'm';
+}
+
+static void peer_main(int cmd, int ans, int inherited) {
+  int fd = -1;
+  char c;
+  while (read(cmd, &c, 1) == 1) {
+    char a = 'e';
+    switch (c) {
+      case 'o': fd = open(LK_FILE, O_RDWR); a = fd >= 0 ? 'y' : 'e'; break;
+      case 'i': fd = inherited; a = 'y'; break; /* the parent's fd, shared by fork */
+      case 'w': a = lock_answer(set_lock(fd, F_SETLK, F_WRLCK, 0, 10)); break;
+      case 'r': a = lock_answer(set_lock(fd, F_SETLK, F_RDLCK, 200, 50)); break;
+      case 'm': a = lock_answer(set_lock(fd, F_SETLK, F_WRLCK, 40, 20)); break;
+      case 'b': a = lock_answer(set_lock(fd, F_SETLK, F_WRLCK, 39, 1)); break;
+      case 'c': { /* open and close a second fd of the file */
+        int fd2 = open(LK_FILE, O_RDONLY);
+        a = fd2 >= 0 && close(fd2) == 0 ? 'y' : 'e';
+        break;
+      }
+      case 'W': /* F_SETLKW of [0,10) */
+        write(ans, "S", 1);
+        a = granted_after_unlock(fd, set_lock(fd, F_SETLKW, F_WRLCK, 0, 10));
+        break;
+      case 'F': /* blocking flock */
+        write(ans, "S", 1);
+        a = granted_after_unlock(fd, flock(fd, LOCK_EX));
+        break;
+      case 'q': _exit(0);
+    }
+    write(ans, &a, 1);
+  }
+  _exit(0);
+}
+
+static int peer_start(struct peer *p, int inherited) {
+  int cmd[2], ans[2];
+  if (pipe(cmd) || pipe(ans)) return -1;
+  fflush(stdout);
+  p->pid = fork();
+  if (p->pid < 0) return -1;
+  if (p->pid == 0) {
+    close(cmd[1]);
+    close(ans[0]);
+    peer_main(cmd[0], ans[1], inherited);
+  }
+  close(cmd[0]);
+  close(ans[1]);
+  p->cmd = cmd[1];
+  p->ans = ans[0];
+  return 0;
+}
+
+static char peer_do(struct peer *p, char c) {
+  char a = '?';
+  if (write(p->cmd, &c, 1) != 1 || read(p->ans, &a, 1) != 1) return '?';
+  return a;
+}
+
+static void peer_stop(struct peer *p) {
+  write(p->cmd, "q", 1);
+  waitpid(p->pid, NULL, 0);
+  close(p->cmd);
+  close(p->ans);
+}
+
+#define EXPECT_ANSWER(name, got, want) \
+  EXPECT_TRUE(name, (got) == (want), "peer answered '%c', expected '%c'", (got), (want))
+
+static int unlock_posix(int fd) { return set_lock(fd, F_SETLK, F_UNLCK, 0, 0); }
+static int unlock_flock(int fd) { return flock(fd, LOCK_UN); }
+
+/* The parent holds, through FD, a lock the peer waits for in a blocking call
+ * (CMD 'W' or 'F'); the parent marks the file, then UNLOCK()s, and the peer
+ * must be granted only after that. Against a daemon that refuses to wait
+ * (QEMU's virtiofsd answers SETLKW with EOPNOTSUPP) the check is a skip.
+ * Returns 1 if the peer now holds the lock. */
+static int blocking_check(const char *name, struct peer *p, char cmd, int fd, int (*unlock)(int)) {
+  char s = 0, a = 0;
+  if (ftruncate(fd, 0) != 0) printf("setup: ftruncate: %s\n", errname(errno));
+  write(p->cmd, &cmd, 1);
+  read(p->ans, &s, 1); /* 'S': the peer is about to block */
+  /* Give a wrong early grant a chance to show: nothing may arrive while the
+   * parent holds its lock. A correct daemon passes however slow it is. */
+  struct pollfd pfd = {.fd = p->ans, .events = POLLIN};
+  int early = poll(&pfd, 1, 300);
+  if (pwrite(fd, LK_MARK, strlen(LK_MARK), 0) != (ssize_t)strlen(LK_MARK)) {
+    printf("setup: cannot mark %s: %s\n", LK_FILE, errname(errno));
+  }
+  unlock(fd);
+  read(p->ans, &a, 1);
+  if (a == 'x') {
+    printf("skip %s: the daemon refuses to wait for a lock (EOPNOTSUPP)\n", name);
+    return 0;
+  }
+  EXPECT_TRUE(name, s == 'S' && early == 0 && a == 'y',
+              "peer started '%c', answered %s'%c' (y: granted after the unlock; m: before it)", s,
+              early ? "early " : "", a);
+  return a == 'y' || a == 'm';
+}
+
+static void test_lock_owners(void) {
+  put(LK_FILE, "lock owners");
+  int fd = open(LK_FILE, O_RDWR);
+  int fd2 = open(LK_FILE, O_RDWR);
+  struct peer p;
+  if (fd < 0 || fd2 < 0) {
+    check_fail("lock_owner_setup", "open: %s", errname(errno));
+    return;
+  }
+  /* One process, two fds: its own locks never conflict. */
+  EXPECT_OK("posix_lock_fd1", set_lock(fd, F_SETLK, F_WRLCK, 0, 10));
+  EXPECT_OK("posix_lock_same_process_other_fd", set_lock(fd2, F_SETLK, F_WRLCK, 0, 10));
+  /* A forked child conflicts, even through the fd it inherited. */
+  if (peer_start(&p, fd) == 0) {
+    peer_do(&p, 'i');
+    EXPECT_ANSWER("posix_lock_inherited_fd_conflicts", peer_do(&p, 'w'), 'a');
+    peer_stop(&p);
+  }
+  /* Splitting: the parent unlocks the middle of its lock. */
+  EXPECT_OK("posix_lock_range", set_lock(fd, F_SETLK, F_WRLCK, 0, 100));
+  EXPECT_OK("posix_unlock_middle", set_lock(fd, F_SETLK, F_UNLCK, 40, 20));
+  if (peer_start(&p, -1) == 0) {
+    peer_do(&p, 'o');
+    EXPECT_ANSWER("posix_split_middle_free", peer_do(&p, 'm'), 'y');
+    EXPECT_ANSWER("posix_split_rest_held", peer_do(&p, 'b'), 'a');
+    peer_stop(&p);
+  }
+  unlock_posix(fd);
+  /* F_GETLK reports the holder's type and range; own locks never conflict;
+   * closing any fd of the file drops all of that process's locks on it. */
+  if (peer_start(&p, -1) == 0) {
+    peer_do(&p, 'o');
+    EXPECT_ANSWER("posix_peer_read_lock", peer_do(&p, 'r'), 'y');
+    EXPECT_ANSWER("posix_peer_write_lock", peer_do(&p, 'w'), 'y');
+    struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 100, .l_len = 0};
+    int r = fcntl(fd, F_GETLK, &q);
+    EXPECT_TRUE("posix_getlk_holder_range", r == 0 && q.l_type == F_RDLCK && q.l_start == 200 &&
+                q.l_len == 50, "expected F_RDLCK 200+50 got %d: type %d %ld+%ld", r, q.l_type,
+                (long)q.l_start, (long)q.l_len);
+    printf("note posix_getlk_holder_pid: holder %d, reported %d\n", p.pid, q.l_pid);
+    struct flock shared = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 200, .l_len = 50};
+    r = fcntl(fd, F_GETLK, &shared);
+    EXPECT_TRUE("posix_getlk_readers_share", r == 0 && shared.l_type == F_UNLCK,
+                "expected F_UNLCK got %d: type %d", r, shared.l_type);
+    EXPECT_ERRNO("posix_peer_holds_lock", set_lock(fd, F_SETLK, F_WRLCK, 0, 1), EAGAIN);
+    EXPECT_ANSWER("posix_peer_closes_other_fd", peer_do(&p, 'c'), 'y');
+    EXPECT_OK("posix_close_of_other_fd_drops_locks", set_lock(fd, F_SETLK, F_WRLCK, 0, 1));
+    EXPECT_OK("posix_close_drops_every_range", set_lock(fd, F_SETLK, F_WRLCK, 200, 50));
+    peer_stop(&p);
+  }
+  unlock_posix(fd);
+  /* F_SETLKW waits until the holder unlocks. */
+  EXPECT_OK("posix_setlkw_holder_locks", set_lock(fd, F_SETLK, F_WRLCK, 0, 10));
+  if (peer_start(&p, -1) == 0) {
+    peer_do(&p, 'o');
+    if (blocking_check("posix_setlkw_waits_for_unlock", &p, 'W', fd, unlock_posix)) {
+      EXPECT_ERRNO("posix_setlkw_granted_to_peer", set_lock(fd, F_SETLK, F_RDLCK, 5, 1), EAGAIN);
+    }
+    peer_stop(&p);
+  }
+  EXPECT_OK("posix_lock_after_peer_exit", set_lock(fd, F_SETLK, F_WRLCK, 0, 0));
+  unlock_posix(fd);
+  /* flock belongs to the open file: two opens conflict even in one process. */
+  EXPECT_OK("flock_fd1", flock(fd, LOCK_EX | LOCK_NB));
+  EXPECT_ERRNO("flock_two_opens_conflict", flock(fd2, LOCK_EX | LOCK_NB), EWOULDBLOCK);
+  flock(fd, LOCK_UN);
+  EXPECT_OK("flock_after_unlock", flock(fd2, LOCK_EX | LOCK_NB));
+  flock(fd2, LOCK_UN);
+  /* A blocking flock waits until the holder unlocks. */
+  EXPECT_OK("flock_holder_locks", flock(fd, LOCK_EX | LOCK_NB));
+  if (peer_start(&p, -1) == 0) {
+    peer_do(&p, 'o');
+    if (blocking_check("flock_blocking_waits_for_unlock", &p, 'F', fd, unlock_flock)) {
+      EXPECT_ERRNO("flock_granted_to_peer", flock(fd, LOCK_SH | LOCK_NB), EWOULDBLOCK);
+    }
+    peer_stop(&p);
+  }
+  EXPECT_OK("flock_after_peer_exit", flock(fd, LOCK_EX | LOCK_NB));
+  close(fd);
+  close(fd2);
+}
+
 static void test_mmap_tmpfile(void) {
   int fd = open("m_f", O_RDWR | O_CREAT | O_TRUNC, 0644);
   ftruncate(fd, 8192);
@@ -529,6 +749,7 @@ int main(int argc, char **argv) {
   test_truncate_utimes();
   test_xattr();
   test_locks();
+  test_lock_owners();
   test_mmap_tmpfile();
   test_fallocate_seek();
   test_special();
