@@ -77,6 +77,14 @@ bool InodeTable::Ref(const std::shared_ptr<Inode>& inode) {
   return true;
 }
 
+std::shared_ptr<Inode> InodeTable::RefIfHeld(const InodeKey& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_key_.find(key);
+  if (it == by_key_.end() || it->second->fd.cached()) return nullptr;
+  ++it->second->lookup_count;
+  return by_id_.at(it->second->id);
+}
+
 std::shared_ptr<Inode> InodeTable::Get(NodeId id) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = by_id_.find(id);

@@ -138,6 +138,14 @@ class InodeTable {
   // meanwhile.
   bool Ref(const std::shared_ptr<Inode>& inode);
 
+  // The node with `key`, its lookup count raised by one, if it holds its fd
+  // (which pins the host inode, so a file just stat()ed by name with this
+  // key is that node's file); nullptr otherwise (no such node, or a
+  // file-handle node, whose inode number may have been reused). Lets
+  // READDIRPLUS answer a known entry with one statx instead of
+  // open + statx + close (passthrough_dir_ops.cc).
+  std::shared_ptr<Inode> RefIfHeld(const InodeKey& key);
+
   // The node, or nullptr for an id that is unknown or already forgotten.
   std::shared_ptr<Inode> Get(NodeId id) const;
 
