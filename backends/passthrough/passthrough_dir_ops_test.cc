@@ -3,6 +3,7 @@
 // seek to the guest's offset would, whatever offset the guest sends next
 // (continue, rewind to 0, seekdir back, another handle interleaved) and
 // whatever changes in the directory between pages.
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -259,6 +260,53 @@ TEST_F(PassthroughDirOpsTest, NameThatDoesNotFitStartsTheNextPage) {
   EXPECT_EQ(Names(plus).count(long_name), 1u);
   EXPECT_EQ(plus.size(), 63u);
   ForgetAll(plus);
+  EXPECT_EQ(backend_->node_count(), base);
+  EXPECT_TRUE(fs_->ReleaseDir(dir_, h).ok());
+}
+
+// A second listing finds every file already a node (the fast path for
+// known entries): the same node ids and attributes as LOOKUP, one more
+// reference each, and a file replaced under a known name is a new node.
+TEST_F(PassthroughDirOpsTest, ReadDirPlusOfKnownEntriesMatchesLookup) {
+  MakeFiles(40);
+  const size_t base = backend_->node_count();
+  const HandleId h = OpenDir();
+  const Records first = ReadToEnd(h, 0, /*plus=*/true);
+  ASSERT_EQ(first.size(), 42u);
+  EXPECT_EQ(backend_->node_count(), base + 40);
+  // Replace one file by another under the same name, and grow another.
+  ASSERT_EQ(::unlink(HostPath("d/file-5").c_str()), 0);
+  ASSERT_EQ(::mkdir(HostPath("d/file-5").c_str(), 0700), 0);
+  ASSERT_EQ(::truncate(HostPath("d/file-6").c_str(), 12345), 0);
+  const Records second = ReadToEnd(h, 0, /*plus=*/true);
+  ASSERT_EQ(second.size(), 42u);
+  EXPECT_EQ(backend_->node_count(), base + 41);  // only file-5 is new
+  std::map<std::string, Entry> first_entries;
+  for (const auto& r : first) {
+    if (r.entry.has_value()) first_entries[r.name] = *r.entry;
+  }
+  for (const auto& r : second) {
+    if (!r.entry.has_value()) continue;
+    absl::StatusOr<Entry> looked_up = fs_->Lookup(dir_, r.name);
+    ASSERT_TRUE(looked_up.ok()) << r.name;
+    EXPECT_EQ(r.entry->node, looked_up->node) << r.name;
+    EXPECT_EQ(r.entry->attr.ino, looked_up->attr.ino) << r.name;
+    EXPECT_EQ(r.entry->attr.mode, looked_up->attr.mode) << r.name;
+    EXPECT_EQ(r.entry->attr.size, looked_up->attr.size) << r.name;
+    EXPECT_EQ(r.ino, looked_up->attr.ino) << r.name;
+    fs_->Forget(looked_up->node, 1);
+    if (r.name == "file-5") {
+      EXPECT_NE(r.entry->node, first_entries[r.name].node);
+      EXPECT_TRUE(S_ISDIR(r.entry->attr.mode));
+      EXPECT_EQ(r.type, static_cast<uint32_t>(DT_DIR));
+    } else {
+      EXPECT_EQ(r.entry->node, first_entries[r.name].node) << r.name;
+    }
+    if (r.name == "file-6") EXPECT_EQ(r.entry->attr.size, 12345u);
+  }
+  // Two references per file from the listings: two forgets each remove it.
+  ForgetAll(first);
+  ForgetAll(second);
   EXPECT_EQ(backend_->node_count(), base);
   EXPECT_TRUE(fs_->ReleaseDir(dir_, h).ok());
 }
