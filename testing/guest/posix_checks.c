@@ -583,9 +583,14 @@ static void test_lock_owners(void) {
   /* flock belongs to the open file: two opens conflict even in one process. */
   EXPECT_OK("flock_fd1", flock(fd, LOCK_EX | LOCK_NB));
   EXPECT_ERRNO("flock_two_opens_conflict", flock(fd2, LOCK_EX | LOCK_NB), EWOULDBLOCK);
-  flock(fd, LOCK_UN);
-  EXPECT_OK("flock_after_unlock", flock(fd2, LOCK_EX | LOCK_NB));
-  flock(fd2, LOCK_UN);
+  /* Closing the holder's open file drops its flock (RELEASE with
+   * FUSE_RELEASE_FLOCK_UNLOCK); an explicit LOCK_UN is what the blocking
+   * check below relies on. */
+  close(fd);
+  fd = open(LK_FILE, O_RDWR);
+  EXPECT_OK("flock_after_holder_close", flock(fd2, LOCK_EX | LOCK_NB));
+  close(fd2);
+  fd2 = open(LK_FILE, O_RDWR);
   /* A blocking flock waits until the holder unlocks. */
   EXPECT_OK("flock_holder_locks", flock(fd, LOCK_EX | LOCK_NB));
   if (peer_start(&p, -1) == 0) {
