@@ -118,6 +118,18 @@ absl::Status ParseInodeFileHandles(absl::string_view value,
   return absl::OkStatus();
 }
 
+// One --translate-uid/--translate-gid value (Rust virtiofsd's syntax,
+// backends/id_translation/id_map.h), appended: the flags are repeatable.
+absl::Status ParseIdMapping(absl::string_view flag, absl::string_view value,
+                            std::vector<IdMapping>& out) {
+  absl::StatusOr<IdMapping> mapping = IdMapping::Parse(value);
+  if (!mapping.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", mapping.status().message()));
+  }
+  out.push_back(*mapping);
+  return absl::OkStatus();
+}
+
 // A boolean flag that sets `field`.
 FlagSpec BoolFlag(const char* name, const char* help, bool DaemonOptions::*field,
                   bool value = true) {
@@ -219,6 +231,16 @@ const std::vector<FlagSpec>& FlagTable() {
       BoolFlag("preserve-noatime",
                "open files with O_NOATIME where the host allows it (reads do not touch atime)",
                &DaemonOptions::preserve_noatime),
+      {"translate-uid", "TYPE:SRC:DST:COUNT",
+       "map uids between guest and host (repeatable; types guest, host, squash-guest, "
+       "squash-host, map, forbid-guest:BASE:COUNT; see docs/protocol.md)",
+       [](absl::string_view v, DaemonOptions& o) {
+         return ParseIdMapping("translate-uid", v, o.translate_uid);
+       }},
+      {"translate-gid", "TYPE:SRC:DST:COUNT", "the same for gids (repeatable)",
+       [](absl::string_view v, DaemonOptions& o) {
+         return ParseIdMapping("translate-gid", v, o.translate_gid);
+       }},
       {"inode-file-handles", "MODE",
        "identify inodes by file handle: never, prefer or mandatory (default: never)",
        [](absl::string_view v, DaemonOptions& o) {

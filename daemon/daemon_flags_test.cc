@@ -180,6 +180,39 @@ TEST(DaemonFlagsTest, InodeFileHandlesValues) {
   EXPECT_FALSE(ParseDaemonFlags({"--writeback=yes"}).ok());
 }
 
+TEST(DaemonFlagsTest, TranslateUidAndGidAreRepeatable) {
+  auto options = ParseDaemonFlags({"--translate-uid=map:1000:101000:10",
+                                   "--translate-uid", "forbid-guest:0:1",
+                                   "--translate-gid=squash-host:0:65534:100"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  ASSERT_EQ(options->translate_uid.size(), 2u);
+  EXPECT_EQ(options->translate_uid[0].ToString(), "map:1000:101000:10");
+  EXPECT_EQ(options->translate_uid[1].kind, IdMapping::Kind::kForbidGuest);
+  ASSERT_EQ(options->translate_gid.size(), 1u);
+  EXPECT_EQ(options->translate_gid[0].kind, IdMapping::Kind::kSquashHost);
+
+  auto bad = ParseDaemonFlags({"--translate-uid=map:1:2"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("--translate-uid"));
+  EXPECT_FALSE(ParseDaemonFlags({"--translate-gid=swap:1:2:3"}).ok());
+  EXPECT_FALSE(ParseDaemonFlags({"--translate-gid=map:1:2:0"}).ok());
+}
+
+TEST(DaemonFlagsTest, TranslationConflictsAreValidationErrors) {
+  // Overlapping ranges of one direction, and translation with POSIX ACLs
+  // (ACL xattrs hold untranslated ids), are refused before starting.
+  auto overlap = ParseDaemonFlags({"--socket-path=/tmp/s", "--shared-dir=/", "--sandbox=none",
+                                   "--translate-uid=guest:0:1000:10",
+                                   "--translate-uid=guest:5:2000:1"});
+  ASSERT_TRUE(overlap.ok()) << overlap.status();
+  absl::Status status = ValidateDaemonOptions(*overlap);
+  EXPECT_THAT(status.message(), HasSubstr("--translate-uid: "));
+  auto acl = ParseDaemonFlags({"--socket-path=/tmp/s", "--shared-dir=/", "--sandbox=none",
+                               "--posix-acl", "--translate-gid=map:0:1000:1"});
+  ASSERT_TRUE(acl.ok()) << acl.status();
+  EXPECT_THAT(ValidateDaemonOptions(*acl).message(), HasSubstr("--posix-acl"));
+}
+
 TEST(DaemonFlagsTest, UsageDocumentsEveryFlag) {
   std::string usage = DaemonUsage();
   for (const char* flag : {"--socket-path", "--shared-dir", "--backend", "--cache",
@@ -188,7 +221,8 @@ TEST(DaemonFlagsTest, UsageDocumentsEveryFlag) {
                            "--sandbox", "--seccomp", "--modcaps", "--rlimit-nofile",
                            "--posix-acl", "--security-label", "--writeback",
                            "--announce-submounts", "--killpriv-v2", "--preserve-noatime",
-                           "--inode-file-handles"}) {
+                           "--inode-file-handles", "--translate-uid", "--translate-gid",
+                           "--no-announce-submounts", "--no-killpriv-v2"}) {
     EXPECT_THAT(usage, HasSubstr(flag));
   }
 }

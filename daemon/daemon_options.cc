@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "backends/backend_registry.h"
+#include "backends/id_translation/id_map.h"
 #include "protocol/cache_policy.h"
 
 namespace vfsd {
@@ -35,6 +36,20 @@ absl::Status ValidateDaemonOptions(const DaemonOptions& options) {
   }
   if (!options.socket_path.empty() && options.socket_fd.has_value()) {
     return absl::InvalidArgumentError("--socket-path and --fd are mutually exclusive");
+  }
+  if ((!options.translate_uid.empty() || !options.translate_gid.empty()) && options.posix_acl) {
+    // ACL xattrs hold host ids the translation would not see (Rust
+    // virtiofsd refuses the combination too).
+    return absl::InvalidArgumentError(
+        "--translate-uid/--translate-gid cannot be combined with --posix-acl");
+  }
+  for (const auto* mappings : {&options.translate_uid, &options.translate_gid}) {
+    if (absl::StatusOr<IdMap> map = IdMap::Create(*mappings); !map.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(mappings == &options.translate_uid ? "--translate-uid: "
+                                                          : "--translate-gid: ",
+                       map.status().message()));
+    }
   }
   const std::vector<std::string> backends = RegisteredBackends();
   if (std::find(backends.begin(), backends.end(), options.backend) == backends.end()) {

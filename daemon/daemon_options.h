@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "backends/backend_config.h"
+#include "backends/id_translation/id_map.h"
 
 namespace vfsd {
 
@@ -62,6 +63,9 @@ struct DaemonOptions {
   // Offer FUSE_HANDLE_KILLPRIV_V2 (off by default, as virtiofsd's --killpriv-v2).
   bool killpriv_v2 = false;
   BackendConfig::InodeFileHandles inode_file_handles = BackendConfig::InodeFileHandles::kNever;
+  // --translate-uid / --translate-gid, in command-line order (repeatable).
+  std::vector<IdMapping> translate_uid;
+  std::vector<IdMapping> translate_gid;
   SandboxMode sandbox = SandboxMode::kNamespace;
   SeccompAction seccomp = SeccompAction::kKill;
   std::vector<CapabilityChange> modcaps;

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "backends/backend_config.h"
 #include "backends/backend_registry.h"
+#include "backends/id_translation/id_translating_backend.h"
 #include "daemon/capabilities.h"
 #include "daemon/fuse_request_handler.h"
 #include "daemon/rlimit_nofile.h"
@@ -186,6 +187,15 @@ absl::Status RunSingleShareDaemon(const DaemonOptions& options) {
         CreateBackend(options.backend, backend_config);
     if (!created.ok()) return created.status();
     backend = std::move(*created);
+    if (!options.translate_uid.empty() || !options.translate_gid.empty()) {
+      // Validated with the options, so Create cannot fail here.
+      absl::StatusOr<IdMap> uids = IdMap::Create(options.translate_uid);
+      absl::StatusOr<IdMap> gids = IdMap::Create(options.translate_gid);
+      if (!uids.ok()) return uids.status();
+      if (!gids.ok()) return gids.status();
+      backend = std::make_unique<IdTranslatingBackend>(std::move(backend), *std::move(uids),
+                                                       *std::move(gids));
+    }
     return absl::OkStatus();
   };
   auto remove_socket = [] { RemoveSocket(); };

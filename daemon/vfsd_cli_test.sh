@@ -46,13 +46,16 @@ expect_error "bad seccomp" "--seccomp" --seccomp=maybe --socket-path="$TMP/s" --
 expect_error "unknown capability" "unknown capability 'fly'" --modcaps=+fly --socket-path="$TMP/s" --shared-dir="$TMP/share"
 expect_error "bad inode file handles mode" "--inode-file-handles" --inode-file-handles=sometimes --socket-path="$TMP/s" --shared-dir="$TMP/share"
 expect_error "value on a boolean flag" "--posix-acl takes no value" --posix-acl=yes --socket-path="$TMP/s" --shared-dir="$TMP/share"
+expect_error "bad uid mapping" "--translate-uid" --translate-uid=map:1:2 --socket-path="$TMP/s" --shared-dir="$TMP/share"
+expect_error "overlapping gid mappings" "overlaps" --translate-gid=guest:0:100:10 --translate-gid=squash-guest:9:0:1 --socket-path="$TMP/s" --shared-dir="$TMP/share"
+expect_error "translation with ACLs" "--posix-acl" --posix-acl --translate-uid=map:0:1000:1 --socket-path="$TMP/s" --shared-dir="$TMP/share"
 expect_error "unwritable socket dir" "$TMP/nodir/s" --socket-path="$TMP/nodir/s" --shared-dir="$TMP/share"
 
 # --help lists every flag and exits 0.
 help="$("$VFSD" --help)" && pass || fail "--help exit status"
 for flag in --socket-path --shared-dir --backend --cache --thread-pool-size --log-level \
     --xattr --posix-acl --security-label --writeback --announce-submounts --killpriv-v2 \
-    --preserve-noatime --inode-file-handles --readonly; do
+    --preserve-noatime --inode-file-handles --readonly --translate-uid --translate-gid; do
   case "$help" in *"$flag"*) pass ;; *) fail "--help lacks $flag" ;; esac
 done
 "$VFSD" --print-capabilities | grep -q '"type": "fs"' && pass || fail "--print-capabilities"
