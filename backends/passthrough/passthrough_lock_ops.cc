@@ -148,6 +148,16 @@ void PassthroughBackend::SetLk(const RequestContext& ctx, NodeId node, HandleId 
     return done(absl::OkStatus());
   }
 
+  // fcntl(2) needs a handle open for reading for F_RDLCK and for writing for
+  // F_WRLCK (EBADF). The guest kernel checks its own fd, but a hostile guest
+  // must not write-lock, through the owner's read-write fd, a file it only
+  // has open for reading: that would block host processes' locks on it.
+  const int access = ::fcntl((*h)->fd.get(), F_GETFL);
+  if (access < 0) return done(ErrnoFromLastError("setlk: F_GETFL"));
+  if ((lock.type == F_WRLCK && (access & O_ACCMODE) == O_RDONLY) ||
+      (lock.type == F_RDLCK && (access & O_ACCMODE) == O_WRONLY)) {
+    return done(ErrnoStatus(EBADF, "setlk: handle not open for this lock type"));
+  }
   const OpenHandle& open_handle = **h;
   auto open = [&]() { return OpenLockFd(open_handle); };
   for (int tries = 0;; ++tries) {

@@ -220,11 +220,27 @@ TEST_F(PassthroughLockTest, InvalidLocksAndHandles) {
   EXPECT_EQ(pt_->lock_owner_fd_count(), 0u);
 }
 
+TEST_F(PassthroughLockTest, LockTypeNeedsTheHandlesAccessMode) {
+  // As fcntl(2): EBADF for a write lock through a read-only handle and a
+  // read lock through a write-only one (the owner's fd is read-write).
+  const HandleId ro = OpenF(O_RDONLY);
+  const HandleId wo = OpenF(O_WRONLY);
+  EXPECT_ERRNO(Lock(ro, kOwnerA, F_WRLCK), EBADF);
+  EXPECT_ERRNO(Lock(wo, kOwnerA, F_RDLCK), EBADF);
+  EXPECT_TRUE(Lock(ro, kOwnerA, F_RDLCK, 0, 9).ok());
+  EXPECT_TRUE(Lock(wo, kOwnerA, F_WRLCK, 0, 9).ok());  // same owner: upgrade
+  EXPECT_TRUE(Lock(ro, kOwnerA, F_UNLCK).ok());        // unlocking needs neither
+  EXPECT_EQ(pt_->lock_owner_fd_count(), 0u);
+}
+
 TEST_F(PassthroughLockTest, ReadOnlyShareStillTakesReadLocks) {
   MakeBackend(/*readonly=*/true);
   const HandleId h = OpenF(O_RDONLY);
+  // The owner's fd falls back to read-only (EROFS for read-write).
   EXPECT_TRUE(Lock(h, kOwnerA, F_RDLCK).ok());
-  EXPECT_ERRNO(Lock(h, kOwnerB, F_WRLCK, 0, 0), EAGAIN);
+  EXPECT_TRUE(Lock(h, kOwnerB, F_RDLCK, 0, 0).ok());
+  EXPECT_EQ(pt_->lock_owner_fd_count(), 2u);
+  EXPECT_ERRNO(Lock(h, kOwnerB, F_WRLCK, 0, 0), EBADF);
 }
 
 TEST_F(PassthroughLockTest, SetLkwWaitsUntilTheOtherOwnerUnlocks) {
