@@ -23,7 +23,16 @@ const std::vector<std::string>& DefaultCapabilities() {
 
 absl::StatusOr<std::vector<std::string>> CapabilitiesToKeep(
     const std::vector<CapabilityChange>& changes) {
+  return CapabilitiesToKeep(changes, /*inode_file_handles=*/false);
+}
+
+absl::StatusOr<std::vector<std::string>> CapabilitiesToKeep(
+    const std::vector<CapabilityChange>& changes, bool inode_file_handles) {
   std::vector<std::string> keep = DefaultCapabilities();
+  // open_by_handle_at can open any inode of a filesystem, hence its
+  // capability check; handles come only from our own lookups under the
+  // share (backends/passthrough/file_handle.h).
+  if (inode_file_handles) keep.push_back("dac_read_search");
   for (const CapabilityChange& change : changes) {
     if (capng_name_to_capability(change.name.c_str()) < 0) {
       return absl::InvalidArgumentError(

@@ -20,6 +20,12 @@ const std::vector<std::string>& DefaultCapabilities();
 // error naming the flag.
 absl::StatusOr<std::vector<std::string>> CapabilitiesToKeep(
     const std::vector<CapabilityChange>& changes);
+// The same, plus dac_read_search in the default set when
+// `inode_file_handles` (--inode-file-handles=prefer|mandatory):
+// open_by_handle_at(2) needs CAP_DAC_READ_SEARCH, as in Rust virtiofsd.
+// --modcaps can still drop it (the backend then holds fds; mandatory fails).
+absl::StatusOr<std::vector<std::string>> CapabilitiesToKeep(
+    const std::vector<CapabilityChange>& changes, bool inode_file_handles);
 
 // Clears every capability but `keep` from the effective and permitted sets
 // (and the bounding set when the process may change it, so an exec could

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 
@@ -29,6 +30,18 @@ TEST(CapabilitiesTest, ModcapsAddAndDrop) {
   EXPECT_THAT(*keep, Contains("sys_admin"));
   EXPECT_THAT(*keep, Not(Contains("mknod")));
   EXPECT_EQ(std::count(keep->begin(), keep->end(), "chown"), 1);
+}
+
+TEST(CapabilitiesTest, FileHandlesKeepDacReadSearchUnlessDropped) {
+  absl::StatusOr<std::vector<std::string>> keep = CapabilitiesToKeep({}, true);
+  ASSERT_TRUE(keep.ok());
+  EXPECT_NE(std::find(keep->begin(), keep->end(), "dac_read_search"), keep->end());
+  keep = CapabilitiesToKeep({}, false);
+  ASSERT_TRUE(keep.ok());
+  EXPECT_EQ(std::find(keep->begin(), keep->end(), "dac_read_search"), keep->end());
+  keep = CapabilitiesToKeep({{false, "dac_read_search"}}, true);
+  ASSERT_TRUE(keep.ok());
+  EXPECT_EQ(std::find(keep->begin(), keep->end(), "dac_read_search"), keep->end());
 }
 
 TEST(CapabilitiesTest, UnknownCapabilityIsAnError) {

@@ -16,6 +16,25 @@ TEST(RlimitNofileTest, DefaultLeavesTheSystemSomeFds) {
   EXPECT_EQ(DefaultNofileLimit(100), 0u);
 }
 
+TEST(RlimitNofileTest, DefaultRaisesTheSoftLimitAndNeverLowersTheHardOne) {
+  // The usual container: soft 1024, hard 1048576 (= fs.nr_open).
+  EXPECT_EQ(DefaultNofileRaise({1024, 1048576}, 9223372036854775807ull, 1048576),
+            (NofileLimits{1000000, 1048576}));
+  // A hard limit below the target is raised to it (root only; otherwise
+  // SetNofileLimit stops at the hard limit).
+  EXPECT_EQ(DefaultNofileRaise({1024, 4096}, 9223372036854775807ull, 1048576),
+            (NofileLimits{1000000, 1000000}));
+  // fs.nr_open caps the target: the kernel refuses anything above it.
+  EXPECT_EQ(DefaultNofileRaise({1024, 4096}, 9223372036854775807ull, 65536),
+            (NofileLimits{65536, 65536}));
+  // Already high enough, or a tiny fs.file-max: nothing to do.
+  EXPECT_EQ(DefaultNofileRaise({1000000, 1000000}, 9223372036854775807ull, 1048576),
+            std::nullopt);
+  EXPECT_EQ(DefaultNofileRaise({2000000, 2000000}, 9223372036854775807ull, 1048576),
+            std::nullopt);
+  EXPECT_EQ(DefaultNofileRaise({1024, 4096}, 100, 1048576), std::nullopt);
+}
+
 TEST(RlimitNofileTest, RequestedLimitIsSetExactly) {
   // Lowering is always allowed, also without privileges.
   absl::StatusOr<uint64_t> now = SetNofileLimit(512);

@@ -42,6 +42,10 @@ const char* const kAllowed[] = {
     // Passthrough backend: lookups and reopen through /proc/self/fd.
     "openat", "openat2", "newfstatat", "fstat", "statx", "fstatfs", "statfs", "readlinkat",
     "getdents64", "faccessat", "faccessat2",
+    // Passthrough backend: --inode-file-handles (nodes kept by file handle,
+    // re-opened on an fd-cache miss; handles are only ever made from fds the
+    // backend resolved under the share, see docs/security.md).
+    "name_to_handle_at", "open_by_handle_at",
     // Passthrough backend: data.
     "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2", "copy_file_range",
     "fallocate", "fsync", "fdatasync", "syncfs", "ftruncate", "truncate", "fadvise64", "flock",
