@@ -10,7 +10,11 @@
 #
 # Usage: fio_bench.sh [--daemons=vfsd,reference] [--modes=never,auto,always]
 #                     [--read-mb=64] [--write-mb=256] [--runtime=10]
-#                     [--out=FILE] [--keep=DIR]
+#                     [--repeat=N] [--out=FILE] [--keep=DIR]
+# Runs go mode by mode with the daemons back to back, so a change in the
+# machine's load hits both sides of a comparison alike. --repeat=N: the
+# whole set N times, plus a table of per-cell medians (the machine is
+# shared: single runs of one cell vary by 2-3x).
 # --out: also write the table there. --keep: keep each run's console, fio
 # JSON and daemon log under DIR. Needs fio and util-linux's fincore on the
 # host (tools/install_deps.sh), //daemon:vfsd built (./bazelw build
@@ -21,7 +25,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 fail() { echo "fio_bench: ERROR: $*" >&2; exit 1; }
 note() { echo "fio_bench: $*" >&2; }
 daemons="vfsd,reference" modes="never,auto,always" read_mb=64 write_mb=256 runtime=10
-out_file="" keep=""
+out_file="" keep="" repeat=1
 for arg in "$@"; do
   case "$arg" in
     --daemons=*) daemons="${arg#*=}" ;;
@@ -31,9 +35,11 @@ for arg in "$@"; do
     --runtime=*) runtime="${arg#*=}" ;;
     --out=*) out_file="${arg#*=}" ;;
     --keep=*) keep="${arg#*=}" ;;
+    --repeat=*) repeat="${arg#*=}" ;;
     *) fail "unknown argument '$arg' (see the header of $0)" ;;
   esac
 done
+case "$repeat" in ''|*[!0-9]*|0) fail "--repeat must be a positive number" ;; esac
 command -v fio >/dev/null || fail "fio is not installed (tools/install_deps.sh)"
 command -v fincore >/dev/null || fail "fincore (util-linux) is not installed"
 command -v python3 >/dev/null || fail "python3 is needed to read fio's JSON"
@@ -71,8 +77,8 @@ t_start=$(date +%s)
 # Resident bytes of FILE in the host's page cache.
 resident() { fincore --bytes --noheadings --output RES "$1" 2>/dev/null || echo 0; }
 
-run_one() {  # run_one DAEMON MODE
-  local daemon="$1" mode="$2" run="$TMP/$1-$2" i ref_mode
+run_one() {  # run_one DAEMON MODE REP
+  local daemon="$1" mode="$2" rep="$3" run="$TMP/$1-$2-$3" i ref_mode
   mkdir -p "$run/share"
   local sock="$run/s.sock"
   # The read file is written here and dropped from the host's page cache, so
@@ -110,10 +116,10 @@ run_one() {  # run_one DAEMON MODE
   wait "$daemon_pid" 2>/dev/null; daemon_pid=""
   [ $rc -eq 0 ] || note "$daemon cache=$mode: the guest failed (status $rc); console: $run/console.log"
   tr -d '\r' <"$run/guest.out" >"$run/guest.clean"
-  python3 - "$run/guest.clean" "$daemon" "$mode" "$res_r" "$res_w" \
+  python3 - "$run/guest.clean" "$daemon" "$mode" "$rep" "$res_r" "$res_w" \
       "$(awk -v s="$t0" -v e="$t1" 'BEGIN{printf "%.0f", e-s}')" >>"$results" <<'PY'
 import json, sys
-path, daemon, mode, res_r, res_w, secs = sys.argv[1:]
+path, daemon, mode, rep, res_r, res_w, secs = sys.argv[1:]
 lines = open(path, errors="replace").read().split("\n")
 jobs, cache, name, buf, base, gres = {}, {}, None, [], None, {}
 for line in lines:
@@ -145,27 +151,29 @@ def wr(n):
     return "%.1f" % (j["write"]["bw"] / 1024.0) if j else "-"
 def gcache(n):  # guest page cache after phase n, MiB above the baseline
     if n not in cache or base is None: return "-"
-    return "%.0f" % ((cache[n][1] - base) / 1024.0)
+    return "%d" % max(0, round((cache[n][1] - base) / 1024.0))
 def gres_mib(f):
     v = gres.get(f, "-")
     return "%.0f" % (int(v) / 1048576.0) if v.isdigit() else "-"
 mib = lambda b: "%.0f" % (int(b or 0) / 1048576.0)
-print("\t".join([daemon, mode, rd("randread", "iops"), rd("read", "bw"), rd("reread", "bw"),
+print("\t".join([daemon, mode, rep, rd("randread", "iops"), rd("read", "bw"), rd("reread", "bw"),
                  rd("randread_warm", "iops"), wr("seqwrite"), gcache("reread"), gres_mib("r.dat"),
                  gcache("seqwrite"), gres_mib("w.dat"), mib(res_r), mib(res_w), secs]))
 PY
   if [ -n "$keep" ]; then
-    mkdir -p "$keep/$daemon-$mode"
-    cp "$run/console.log" "$run/guest.clean" "$run/daemon.log" "$keep/$daemon-$mode/" 2>/dev/null
+    mkdir -p "$keep/$daemon-$mode-$rep"
+    cp "$run/console.log" "$run/guest.clean" "$run/daemon.log" "$keep/$daemon-$mode-$rep/" 2>/dev/null
   fi
   rm -rf "$run"
   return $rc
 }
 
 status=0
-for d in ${daemons//,/ }; do
+for r in $(seq 1 "$repeat"); do
   for m in ${modes//,/ }; do
-    run_one "$d" "$m" || status=1
+    for d in ${daemons//,/ }; do
+      run_one "$d" "$m" "$r" || status=1
+    done
   done
 done
 load_after="$(uptime)"
@@ -178,10 +186,36 @@ load_after="$(uptime)"
   echo "growth since a fio warm-up, after the re-read and after the write, and fincore in the guest of"
   echo "r.dat (after the re-read) and w.dat (after the write); '-' = fincore refused (cache=never: no shared mmap)."
   echo
-  echo "| daemon | cache | randread 4k IOPS | read MiB/s | re-read MiB/s | warm randread IOPS | seq write MiB/s | guest Cached after reads MiB | guest r.dat MiB | guest Cached after write MiB | guest w.dat MiB | host r.dat MiB | host w.dat MiB | boot+run s |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-  awk -F'\t' '{printf "| %s | %s |", $1, $2; for (i = 3; i <= NF; i++) printf " %s |", $i; print ""}' "$results"
-  echo
+  python3 - "$results" <<'PY'
+import statistics, sys
+head = ("| daemon | cache | run | randread 4k IOPS | read MiB/s | re-read MiB/s | warm randread IOPS"
+        " | seq write MiB/s | guest Cached after reads MiB | guest r.dat MiB | guest Cached after write MiB"
+        " | guest w.dat MiB | host r.dat MiB | host w.dat MiB | boot+run s |")
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+def table(rows):
+    print(head)
+    print("|---|---|---|" + "---:|" * (len(head.split("|")) - 5))
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    print()
+table(rows)
+runs = {r[2] for r in rows}
+if len(runs) > 1:
+    print("Median over the %d runs:" % len(runs))
+    print()
+    cells = {}
+    for r in rows:
+        cells.setdefault((r[0], r[1]), []).append(r)
+    med = []
+    for (d, m), rs in cells.items():
+        out = [d, m, "median"]
+        for i in range(3, len(rs[0])):
+            raw = [r[i] for r in rs if r[i] not in ("-", "")]
+            fmt = "%.1f" if any("." in v for v in raw) else "%.0f"
+            out.append(fmt % statistics.median(float(v) for v in raw) if raw else "-")
+        med.append(out)
+    table(med)
+PY
   echo "load before: $load_before"
   echo "load after:  $load_after"
   echo "total $(( $(date +%s) - t_start )) s"
