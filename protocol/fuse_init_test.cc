@@ -87,6 +87,51 @@ TEST(NegotiateInitTest, OptionalFlagsFollowOptions) {
   EXPECT_TRUE(r->backend_options.handle_killpriv_v2);
 }
 
+TEST(NegotiateInitTest, EachOptionalFlagOnlyWithItsOption) {
+  // Every daemon flag turns on exactly its INIT flag, nothing else.
+  struct Case {
+    const char* name;
+    void (*enable)(FuseSessionOptions&);
+    uint64_t flags;
+  };
+  const Case cases[] = {
+      {"writeback", [](FuseSessionOptions& o) { o.writeback = true; }, FUSE_WRITEBACK_CACHE},
+      {"submounts", [](FuseSessionOptions& o) { o.announce_submounts = true; }, FUSE_SUBMOUNTS},
+      {"killpriv_v2", [](FuseSessionOptions& o) { o.killpriv_v2 = true; },
+       FUSE_HANDLE_KILLPRIV_V2},
+      {"xattr", [](FuseSessionOptions& o) { o.xattr = true; }, FUSE_SETXATTR_EXT},
+      {"posix_acl",
+       [](FuseSessionOptions& o) {
+         o.xattr = true;
+         o.posix_acl = true;
+       },
+       FUSE_SETXATTR_EXT | FUSE_POSIX_ACL},
+      {"security_label", [](FuseSessionOptions& o) { o.security_label = true; },
+       FUSE_SECURITY_CTX},
+  };
+  const uint64_t baseline = [] {
+    absl::StatusOr<InitReply> r = NegotiateInit(InitIn(7, 38, kAllFlags), FuseSessionOptions());
+    return r->out.flags | uint64_t{r->out.flags2} << 32;
+  }();
+  for (const Case& c : cases) {
+    FuseSessionOptions options;
+    c.enable(options);
+    absl::StatusOr<InitReply> r = NegotiateInit(InitIn(7, 38, kAllFlags), options);
+    ASSERT_TRUE(r.ok()) << c.name;
+    const uint64_t got = r->out.flags | uint64_t{r->out.flags2} << 32;
+    EXPECT_EQ(got, baseline | c.flags) << c.name;
+    EXPECT_EQ(r->backend_options.security_context, (c.flags & FUSE_SECURITY_CTX) != 0) << c.name;
+    EXPECT_EQ(r->protocol.setxattr_ext, (c.flags & FUSE_SETXATTR_EXT) != 0) << c.name;
+  }
+  // Not when the guest does not offer them: a 7.31 guest has no flags2.
+  FuseSessionOptions options;
+  options.security_label = true;
+  absl::StatusOr<InitReply> r = NegotiateInit(InitIn(7, 31, 0xffffffff & ~FUSE_INIT_EXT), options);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->out.flags2, 0u);
+  EXPECT_FALSE(r->backend_options.security_context);
+}
+
 TEST(NegotiateInitTest, PosixAclNeedsXattr) {
   FuseSessionOptions options;
   options.posix_acl = true;
