@@ -318,6 +318,18 @@ TEST_F(PassthroughLockTest, SetLkwCancelledWithEintr) {
   EXPECT_EQ(pt_->lock_owner_fd_count(), 0u);
 }
 
+TEST_F(PassthroughLockTest, CancelLockWaitsKeepsHeldLocks) {
+  const HandleId h1 = OpenF();
+  const HandleId h2 = OpenF();
+  ASSERT_TRUE(Lock(h1, kOwnerA, F_WRLCK).ok());
+  std::unique_ptr<Pending> waiting = LockWait(h2, kOwnerB, F_WRLCK, 0, 0);
+  pt_->CancelLockWaits();  // a vring stop
+  ASSERT_TRUE(waiting->done.HasBeenNotified());
+  EXPECT_ERRNO(waiting->status, EINTR);
+  EXPECT_ERRNO(Lock(h2, kOwnerB, F_WRLCK, 0, 0), EAGAIN);  // A still holds it
+  EXPECT_EQ(pt_->lock_owner_fd_count(), 1u);
+}
+
 TEST_F(PassthroughLockTest, ForgetCancelsWaitsOnTheNode) {
   const HandleId h1 = OpenF();
   ASSERT_TRUE(Lock(h1, kOwnerA, F_WRLCK).ok());
