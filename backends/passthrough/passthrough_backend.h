@@ -163,9 +163,12 @@ class PassthroughBackend : public Backend {
   size_t lock_owner_fd_count() const { return locks_.size(); }
   size_t waiting_lock_count() const { return lock_waiter_.waiting(); }
   // Fails every waiting SETLKW / blocking flock with EINTR and drops all
-  // locks (Destroy does this). Whatever waits for in-flight requests before
-  // the session ends (a vring stop) must call this first.
+  // locks (Destroy does this).
   void CancelAllLocks();
+  // Fails every waiting SETLKW / blocking flock with EINTR, keeping the
+  // locks held: for whatever waits for in-flight requests before the
+  // session ends (a vring stop), which a waiting lock would otherwise hang.
+  void CancelLockWaits() { lock_waiter_.CancelAll(); }
   // Whether nodes are kept by file handle (--inode-file-handles and what the
   // host allows), and how many node fds the cache holds open right now.
   bool using_file_handles() const { return use_handles_.load(std::memory_order_relaxed); }
