@@ -5,16 +5,18 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <atomic>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "absl/synchronization/notification.h"
-#include "absl/time/time.h"
 #include "backends/errno_status.h"
 #include "backends/passthrough/lock_waiter.h"
 #include "backends/passthrough/passthrough_backend.h"
@@ -26,13 +28,39 @@
 namespace vfsd {
 namespace {
 
-constexpr absl::Duration kDeadline = absl::Seconds(30);  // only a hang gets near it
+constexpr std::chrono::seconds kDeadline{30};  // only a hang gets near it
+
+// Notification from the system Abseil is not built with TSan, which
+// then cannot see it order the completion's writes before the test's reads:
+// the same on std::mutex (which TSan intercepts).
+class Notification {
+ public:
+  void Notify() {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+    cv_.notify_all();
+  }
+  bool HasBeenNotified() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return done_;
+  }
+  bool WaitForNotificationWithTimeout(std::chrono::seconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [this] { return done_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+};
+
 constexpr uint64_t kOwnerA = 0xa;
 constexpr uint64_t kOwnerB = 0xb;
 
 // A request that may complete later, on another thread.
 struct Pending {
-  absl::Notification done;
+  Notification done;
   absl::Status status = absl::UnknownError("not completed");
   bool Wait() { return done.WaitForNotificationWithTimeout(kDeadline); }
 };

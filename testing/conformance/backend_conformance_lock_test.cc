@@ -8,12 +8,13 @@
 #include <fcntl.h>
 
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 
-#include "absl/synchronization/notification.h"
-#include "absl/time/time.h"
 #include "backends/errno_status.h"
 #include "testing/conformance/backend_conformance_test.h"
 #include "testing/conformance/expect_errno.h"
@@ -23,11 +24,37 @@ namespace {
 
 constexpr uint64_t kOwnerA = 0x1111;
 constexpr uint64_t kOwnerB = 0x2222;
-constexpr absl::Duration kDeadline = absl::Seconds(30);  // only a hang gets near it
+constexpr std::chrono::seconds kDeadline{30};  // only a hang gets near it
+
+// Notification from the system Abseil is not built with TSan, which
+// then cannot see it order the completion's writes before the test's reads:
+// the same on std::mutex (which TSan intercepts).
+class Notification {
+ public:
+  void Notify() {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+    cv_.notify_all();
+  }
+  bool HasBeenNotified() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return done_;
+  }
+  bool WaitForNotificationWithTimeout(std::chrono::seconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [this] { return done_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+};
+
 
 // A lock request that may complete later, on another thread.
 struct PendingLock {
-  absl::Notification done;
+  Notification done;
   absl::Status status = absl::UnknownError("not completed");
 };
 
@@ -51,7 +78,7 @@ class LockCalls {
   }
   absl::StatusOr<FileLock> Get(HandleId h, uint64_t owner, uint32_t type, uint64_t start = 0,
                                uint64_t end = UINT64_MAX) {
-    auto done = std::make_shared<absl::Notification>();
+    auto done = std::make_shared<Notification>();
     auto result = std::make_shared<absl::StatusOr<FileLock>>(absl::UnknownError(""));
     backend_.GetLk({}, node_, h, owner, FileLock{start, end, type, 0},
                    [done, result](absl::StatusOr<FileLock> lock) {
