@@ -1,24 +1,56 @@
+// FuseRequestHandler: each popped chain becomes a FuseSession request whose
+// completion returns the chain to the guest.
 #include "daemon/fuse_request_handler.h"
 
+#include <memory>
 #include <utility>
+
+#include "protocol/fuse_request_pool.h"
 
 namespace vfsd {
 
+// A chain between HandleRequest and its completion, at a fixed address.
+//
+// Why a separate object: the session keeps spans of the chain's iovec lists
+// until it replies, and a QueueRequest keeps up to 8 iovecs inline, so the
+// request must not move once the spans are taken (a completion capturing a
+// moved QueueRequest left them pointing into a dead stack frame whenever a
+// backend replied later, e.g. a blocked SETLKW). Captured as a unique_ptr,
+// the completion fits absl::AnyInvocable's inline storage, and the blocks
+// come from a per-thread cache: no allocation per request.
+struct PendingRequest {
+  explicit PendingRequest(QueueRequest r) : request(std::move(r)) {}
+  static void* operator new(size_t size) {
+    if (size != sizeof(PendingRequest)) return ::operator new(size);
+    return Blocks::Allocate();
+  }
+  static void operator delete(void* block, size_t size) {
+    if (size != sizeof(PendingRequest)) return ::operator delete(block, size);
+    Blocks::Free(block);
+  }
+
+  using Blocks = ThreadBlockCache<sizeof(QueueRequest), 64>;
+  QueueRequest request;
+};
+static_assert(sizeof(PendingRequest) == sizeof(QueueRequest), "Blocks' size");
+
 void FuseRequestHandler::HandleRequest(QueueRequest request) {
+  auto pending = std::make_unique<PendingRequest>(std::move(request));
   if (pool_ == nullptr) {
-    Run(std::move(request));
+    Serve(std::move(pending));
     return;
   }
-  pool_->Submit([this, request = std::move(request)]() mutable { Run(std::move(request)); });
+  // Two pointers: the task stays inside AnyInvocable's inline storage.
+  pool_->Submit([this, pending = std::move(pending)]() mutable { Serve(std::move(pending)); });
 }
 
-void FuseRequestHandler::Run(QueueRequest request) {
+void FuseRequestHandler::Serve(std::unique_ptr<PendingRequest> pending) {
   // The session reads `in` and writes `out` (guest memory held alive by the
   // request's memory snapshot) and may complete on another thread.
-  auto in = request.readable();
-  auto out = request.writable();
-  session_.HandleRequest(in, out, [request = std::move(request)](uint32_t written) mutable {
-    request.Complete(written);
+  auto in = pending->request.readable();
+  auto out = pending->request.writable();
+  session_.HandleRequest(in, out, [pending = std::move(pending)](uint32_t written) mutable {
+    pending->request.Complete(written);
   });
 }
 

@@ -13,6 +13,8 @@
 
 namespace vfsd {
 
+struct PendingRequest;  // a chain in flight (fuse_request_handler.cc)
+
 class FuseRequestHandler : public RequestHandler {
  public:
   // `pool` may be null: requests then run on the calling queue thread.
@@ -21,7 +23,7 @@ class FuseRequestHandler : public RequestHandler {
   void HandleRequest(QueueRequest request) override;
 
  private:
-  void Run(QueueRequest request);
+  void Serve(std::unique_ptr<PendingRequest> pending);
 
   FuseSession& session_;
   ThreadPool* pool_;

@@ -5,8 +5,26 @@
 
 #include "backends/errno_status.h"
 #include "glog/logging.h"
+#include "protocol/fuse_request_pool.h"
 
 namespace vfsd {
+namespace {
+
+// Enough for the requests in flight on one queue thread at a deep queue
+// depth (asynchronous backends keep requests alive across wakes).
+using RequestBlocks = ThreadBlockCache<sizeof(FuseRequest), 64>;
+
+}  // namespace
+
+void* FuseRequest::operator new(size_t size) {
+  if (size != sizeof(FuseRequest)) return ::operator new(size);  // not reachable: final
+  return RequestBlocks::Allocate();
+}
+
+void FuseRequest::operator delete(void* block, size_t size) {
+  if (size != sizeof(FuseRequest)) return ::operator delete(block, size);
+  RequestBlocks::Free(block);
+}
 
 FuseRequest::FuseRequest(const fuse_in_header& header, const NegotiatedProtocol& protocol,
                          CacheMode cache_mode, absl::Span<const iovec> in,

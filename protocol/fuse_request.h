@@ -34,8 +34,13 @@ namespace vfsd {
 
 using ReplyDone = absl::AnyInvocable<void(uint32_t bytes_written)>;
 
-class FuseRequest {
+class FuseRequest final {
  public:
+  // From a per-thread cache of request-sized blocks (fuse_request_pool.h):
+  // one FuseRequest per request, so no malloc per request in steady state.
+  static void* operator new(size_t size);
+  static void operator delete(void* block, size_t size);
+
   FuseRequest(const fuse_in_header& header, const NegotiatedProtocol& protocol,
               CacheMode cache_mode, absl::Span<const iovec> in, absl::Span<const iovec> out,
               ReplyDone done);
