@@ -1,7 +1,9 @@
 #include "backends/passthrough/fd_cache.h"
 
+#include <cerrno>
 #include <utility>
 
+#include "backends/errno_status.h"
 #include "glog/logging.h"
 
 namespace vfsd {
@@ -72,7 +74,12 @@ absl::Status FdCache::Pin(const InodeFd& slot, absl::FunctionRef<absl::StatusOr<
   // filesystem); a concurrent Pin of the same slot may open it too, and the
   // loser closes its fd below.
   absl::StatusOr<ScopedFd> opened = open();
-  if (!opened.ok()) return opened.status();
+  if (!opened.ok()) {
+    const int err = ErrnoOf(opened.status());
+    if ((err != EMFILE && err != ENFILE) || Trim() == 0) return opened.status();
+    opened = open();
+    if (!opened.ok()) return opened.status();
+  }
   std::lock_guard<std::mutex> lock(mu_);
   if (slot.pins_ > 0) {
     ++slot.pins_;
@@ -121,6 +128,17 @@ void FdCache::Drop(const InodeFd& slot) {
   DCHECK_EQ(slot.pins_, 0u);
   if (slot.in_lru_) Unlink(slot);
   owned.reset(slot.fd_.exchange(-1, std::memory_order_relaxed));
+}
+
+size_t FdCache::Trim() {
+  std::vector<ScopedFd> to_close;
+  std::lock_guard<std::mutex> lock(mu_);
+  while (lru_tail_ != nullptr) {
+    const InodeFd& victim = *lru_tail_;
+    Unlink(victim);
+    to_close.emplace_back(victim.fd_.exchange(-1, std::memory_order_relaxed));
+  }
+  return to_close.size();  // closed after unlocking
 }
 
 size_t FdCache::open_count() const {

@@ -77,8 +77,10 @@ class FdCache {
   FdCache& operator=(const FdCache&) = delete;
 
   // Makes slot.get() a usable fd until the matching Unpin(): the cached one,
-  // or one from `open` on a miss (its error is returned as is, e.g. ESTALE
-  // for a deleted file or EMFILE; the slot stays closed then). `slot` must be
+  // or one from `open` on a miss. If `open` runs out of fds (EMFILE/ENFILE),
+  // every unused cached fd is closed and `open` tried once more, so the
+  // cache gives way to open files. Other errors are returned as is (e.g.
+  // ESTALE for a deleted file); the slot stays closed then. `slot` must be
   // cached.
   absl::Status Pin(const InodeFd& slot, absl::FunctionRef<absl::StatusOr<ScopedFd>()> open);
   void Unpin(const InodeFd& slot);
@@ -87,6 +89,9 @@ class FdCache {
   // cache as most recently used, so the next operation needs no reopen. A
   // slot that already has one keeps it and `fd` is closed.
   void Adopt(const InodeFd& slot, ScopedFd fd);
+
+  // Closes every unpinned fd; returns how many.
+  size_t Trim();
 
   size_t capacity() const { return capacity_; }
   // Fds open in cached slots, pinned or not (for tests and metrics).

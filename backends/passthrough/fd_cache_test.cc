@@ -95,6 +95,33 @@ TEST(FdCacheTest, OpenErrorIsReturnedAndLeavesTheSlotClosed) {
   EXPECT_EQ(cache.pinned_count(), 0u);
 }
 
+TEST(FdCacheTest, RunningOutOfFdsClosesUnusedCachedOnesAndRetries) {
+  FdCache cache(8);
+  InodeFd a(&cache), b(&cache), c(&cache);
+  CountingOpener opener;
+  for (InodeFd* slot : {&a, &b}) {
+    ASSERT_TRUE(cache.Pin(*slot, [&] { return opener(); }).ok());
+    cache.Unpin(*slot);
+  }
+  ASSERT_TRUE(cache.Pin(b, [&] { return opener(); }).ok());  // b in use
+  int calls = 0;
+  absl::Status status = cache.Pin(c, [&]() -> absl::StatusOr<ScopedFd> {
+    if (++calls == 1) return ErrnoStatus(EMFILE, "full");
+    return opener();
+  });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(a.get(), -1) << "the unused fd made room";
+  EXPECT_TRUE(IsOpen(b.get())) << "a pinned fd is never closed";
+  cache.Unpin(b);
+  cache.Unpin(c);
+  // Nothing unused to close: the error stands.
+  FdCache empty(8);
+  InodeFd d(&empty);
+  EXPECT_EQ(ErrnoOf(empty.Pin(d, [] { return absl::StatusOr<ScopedFd>(ErrnoStatus(EMFILE, "full")); })),
+            EMFILE);
+}
+
 TEST(FdCacheTest, AdoptCachesAnFdAndKeepsAnExistingOne) {
   FdCache cache(4);
   InodeFd slot(&cache);

@@ -103,8 +103,10 @@ absl::Status PassthroughBackend::ApplySecurityContext(const RequestContext& ctx,
   if (!inode.ok()) return inode.status();
   absl::StatusOr<XattrPath> path = PathForXattr(**inode, proc_self_fd_.get());
   if (!path.ok()) return path.status();
-  // lsetxattr: on a symlink node the label belongs to the link itself.
-  if (::lsetxattr(path->path, cname.c_str(), secctx->value.data(), secctx->value.size(), 0) !=
+  // setxattr, not lsetxattr: the path is the /proc/self/fd magic link,
+  // which must be followed; it leads to the node's own inode (for a symlink
+  // node the link itself, never its target), which gets the label.
+  if (::setxattr(path->path, cname.c_str(), secctx->value.data(), secctx->value.size(), 0) !=
       0) {
     return ErrnoFromLastError("set security context");
   }

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "backends/backend.h"
+#include "backends/backend_config.h"
 
 namespace vfsd {
 
@@ -71,6 +72,12 @@ class BackendUnderTest {
 struct ConformanceTarget {
   std::string name;  // a valid test-name suffix: letters, digits, '_'
   std::function<absl::StatusOr<std::unique_ptr<BackendUnderTest>>()> make;
+  // Optional: a fresh backend with the share options of `config` (xattr,
+  // posix_acl, security_label, preserve_noatime, ...; the target fills in
+  // where the share lives). Tests of optional features
+  // (backend_conformance_attr_test.cc) skip for targets without it.
+  std::function<absl::StatusOr<std::unique_ptr<BackendUnderTest>>(const BackendConfig& config)>
+      make_with_config;
 };
 
 inline std::ostream& operator<<(std::ostream& os, const ConformanceTarget& target) {

@@ -28,17 +28,17 @@ class PassthroughUnderTest : public BackendUnderTest {
   std::unique_ptr<Backend> backend_;
 };
 
+absl::StatusOr<std::unique_ptr<BackendUnderTest>> MakePassthrough(BackendConfig config) {
+  absl::StatusOr<TempShare> share = TempShare::Create();
+  if (!share.ok()) return share.status();
+  config.shared_dir = share->path();
+  absl::StatusOr<std::unique_ptr<Backend>> backend = CreateBackend("passthrough", config);
+  if (!backend.ok()) return backend.status();
+  return std::make_unique<PassthroughUnderTest>(*std::move(share), *std::move(backend));
+}
+
 ConformanceTarget PassthroughTarget() {
-  return {"passthrough", []() -> absl::StatusOr<std::unique_ptr<BackendUnderTest>> {
-            absl::StatusOr<TempShare> share = TempShare::Create();
-            if (!share.ok()) return share.status();
-            BackendConfig config;
-            config.shared_dir = share->path();
-            absl::StatusOr<std::unique_ptr<Backend>> backend =
-                CreateBackend("passthrough", config);
-            if (!backend.ok()) return backend.status();
-            return std::make_unique<PassthroughUnderTest>(*std::move(share), *std::move(backend));
-          }};
+  return {"passthrough", [] { return MakePassthrough(BackendConfig()); }, MakePassthrough};
 }
 
 INSTANTIATE_TEST_SUITE_P(Passthrough, BackendConformanceTest,
