@@ -37,8 +37,6 @@ up() {
     mount -t tmpfs tmpfs "$R/tmp" &&
     mount -o bind /mnt "$R/mnt" &&
     mount -o bind /vfsd "$R/vfsd" || { err "mounts inside $R failed"; return 1; }
-  # The host's /etc/mtab is a link to /proc/self/mounts: fine. Nothing else
-  # in the host's / needs changing for gcc, make or fio.
 }
 
 down() {
