@@ -12,8 +12,6 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <climits>
-#include <cstring>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,49 +19,10 @@
 
 #include "backends/errno_status.h"
 #include "backends/passthrough/dir_reader.h"
-#include "backends/passthrough/host_attr.h"
 #include "backends/passthrough/name_validation.h"
 #include "backends/passthrough/passthrough_backend.h"
 
 namespace vfsd {
-namespace {
-
-// READDIRPLUS of a name whose file is already a node holding its fd (every
-// entry of a directory listed before, while the guest keeps its dentries):
-// one statx by name, then a reference on the existing node, where
-// LookupChild would open an O_PATH fd, statx it and close the duplicate.
-// nullopt when the fast path does not apply (unknown file, file-handle
-// node, or any statx error, which LookupChild then reports properly).
-//
-// Safe as a LOOKUP: `name` comes from getdents64 (one component, never "."
-// or "..", no '/'); AT_SYMLINK_NOFOLLOW stats a symlink itself, as the
-// O_PATH|O_NOFOLLOW open would; and the node's held fd pins the inode, so a
-// key match is the file that had this name at statx time.
-std::optional<Entry> ReferenceKnownChild(InodeTable& inodes, const Inode& parent,
-                                         absl::string_view name, bool announce_submounts) {
-  char cname[NAME_MAX + 1];
-  if (name.size() > NAME_MAX) return std::nullopt;
-  std::memcpy(cname, name.data(), name.size());
-  cname[name.size()] = '\0';
-  struct statx stx;
-  if (::statx(parent.fd.get(), cname, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_SYNC_AS_STAT,
-              STATX_BASIC_STATS | STATX_MNT_ID, &stx) != 0) {
-    return std::nullopt;
-  }
-  const InodeKey key = KeyFromStatx(stx);
-  std::shared_ptr<Inode> inode = inodes.RefIfHeld(key);
-  if (inode == nullptr) return std::nullopt;
-  Entry entry;
-  entry.node = inode->id;
-  entry.generation = inode->generation;
-  entry.attr = AttrFromStatx(stx);
-  // As EntryForFd decides it.
-  entry.attr.submount = announce_submounts && S_ISDIR(stx.stx_mode) &&
-                        (key.dev != parent.key.dev || key.mnt_id != parent.key.mnt_id);
-  return entry;
-}
-
-}  // namespace
 
 void PassthroughBackend::OpenDir(const RequestContext& ctx, NodeId node, uint32_t flags,
                                  Done<OpenResult> done) {
@@ -133,10 +92,9 @@ void PassthroughBackend::ReadDir(const RequestContext& ctx, NodeId node, HandleI
       added_any = true;
       continue;
     }
-    std::optional<Entry> known =
-        ReferenceKnownChild(inodes_, *dir, raw.name, config_.announce_submounts);
-    absl::StatusOr<Entry> entry =
-        known.has_value() ? *std::move(known) : LookupChild(*dir, raw.name);
+    // A file already known as a node costs one statx here (LookupChild's
+    // fast path), which is what makes a repeated `ls -l` cheap.
+    absl::StatusOr<Entry> entry = LookupChild(*dir, raw.name);
     if (!entry.ok()) {
       // Removed between getdents64 and the lookup: skip it, as if listed a
       // moment later. Other errors end the reply (or fail an empty one) and
