@@ -61,12 +61,6 @@ class PassthroughBackend : public Backend {
                                                          size_t fd_cache_capacity);
   // The capacity Create(config) uses: a quarter of RLIMIT_NOFILE, 16..4096.
   static size_t DefaultFdCacheCapacity();
-  // The same with the fd cache of file-handle nodes (fd_cache.h) holding at
-  // most `fd_cache_capacity` unused fds (tests use small ones).
-  static absl::StatusOr<std::unique_ptr<Backend>> Create(const BackendConfig& config,
-                                                         size_t fd_cache_capacity);
-  // The capacity Create(config) uses: a quarter of RLIMIT_NOFILE, 16..4096.
-  static size_t DefaultFdCacheCapacity();
 
   absl::Status Init(const SessionOptions& options) override;
   void Destroy() override;
@@ -173,17 +167,11 @@ class PassthroughBackend : public Backend {
   // host allows), and how many node fds the cache holds open right now.
   bool using_file_handles() const { return use_handles_.load(std::memory_order_relaxed); }
   size_t cached_fd_count() const { return fd_cache_.open_count(); }
-  // Whether nodes are kept by file handle (--inode-file-handles and what the
-  // host allows), and how many node fds the cache holds open right now.
-  bool using_file_handles() const { return use_handles_.load(std::memory_order_relaxed); }
-  size_t cached_fd_count() const { return fd_cache_.open_count(); }
 
  private:
   PassthroughBackend(const BackendConfig& config, ScopedFd proc_self_fd, ScopedFd root_fd,
                      InodeKey root_key, size_t fd_cache_capacity);
 
-  // The node; a file-handle node comes back with its fd pinned (valid) for
-  // as long as the returned pointer (or a copy) lives.
   // The node; a file-handle node comes back with its fd pinned (valid) for
   // as long as the returned pointer (or a copy) lives.
   absl::StatusOr<std::shared_ptr<Inode>> GetInode(NodeId node) const;
@@ -196,15 +184,6 @@ class PassthroughBackend : public Backend {
   absl::StatusOr<Entry> LookupDot(const std::shared_ptr<Inode>& parent, bool dotdot);
   // Turns a freshly opened O_PATH fd under `parent` into a referenced Entry.
   absl::StatusOr<Entry> EntryForFd(const Inode& parent, ScopedFd fd);
-  // The node for host file `key` (opened as `fd`), one more lookup
-  // reference: kept by file handle when those are in use, else by `fd`.
-  absl::StatusOr<std::shared_ptr<Inode>> InsertNode(const InodeKey& key, uint32_t type,
-                                                    ScopedFd fd);
-  // --inode-file-handles=prefer|mandatory: probes name_to_handle_at and
-  // open_by_handle_at on the root and sets use_handles_; an error only for
-  // mandatory (clear message, the kernel's errno).
-  absl::Status SetUpFileHandles();
-  absl::Status ProbeFileHandles();
   // The node for host file `key` (opened as `fd`), one more lookup
   // reference: kept by file handle when those are in use, else by `fd`.
   absl::StatusOr<std::shared_ptr<Inode>> InsertNode(const InodeKey& key, uint32_t type,
@@ -283,11 +262,6 @@ class PassthroughBackend : public Backend {
 
   const BackendConfig config_;
   const ScopedFd proc_self_fd_;
-  // Before inodes_: handle nodes use both until they are destroyed.
-  mutable FdCache fd_cache_;
-  MountFdTable mount_fds_;
-  std::shared_ptr<const ScopedFd> root_mount_fd_;  // the share's mount, with handles
-  std::atomic<bool> use_handles_{false};
   // Before inodes_: handle nodes use both until they are destroyed.
   mutable FdCache fd_cache_;
   MountFdTable mount_fds_;
