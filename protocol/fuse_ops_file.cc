@@ -23,28 +23,20 @@ DoneStatus ReplyStatusWhenDone(FuseRequestPtr req) {
 
 // Also keeps the security context the backend was given (if any) alive
 // until it completes.
-Done<CreateResult> ReplyCreateWhenDone(FuseRequestPtr req, std::unique_ptr<LabelledContext> label) {
+Done<CreateResult> ReplyCreateWhenDone(FuseRequestPtr req,
+                                       std::unique_ptr<LabelledContext> label) {
   return [req = std::move(req), label = std::move(label)](
              absl::StatusOr<CreateResult> result) mutable { ReplyCreate(*req, result); };
 }
 
-// The security context of CREATE/TMPFILE (request_extensions.h); replies
-// EINVAL and returns false if malformed.
-bool ReadLabel(const OpEnv& env, FuseRequest& req, std::unique_ptr<LabelledContext>* label) {
-  absl::StatusOr<std::unique_ptr<LabelledContext>> read =
-      ReadSecurityContext(req, env.options.security_label);
-  if (!read.ok()) {
-    req.ReplyStatus(read.status());
-    return false;
-  }
-  *label = *std::move(read);
-  return true;
+// FUSE_OPEN_KILL_SUIDGID in fuse_open_in / fuse_create_in (7.12+; zero-filled
+// before): an O_TRUNC open of an existing file by a caller without
+// CAP_FSETID. Only meaningful once HANDLE_KILLPRIV_V2 was offered; a guest
+// that sets it anyway gets what it could also ask for with a SETATTR.
+template <typename In>
+bool KillSuidgid(const In& in) {
+  return (in.open_flags & FUSE_OPEN_KILL_SUIDGID) != 0;
 }
-
-// FUSE_OPEN_KILL_SUIDGID is only meaningful once HANDLE_KILLPRIV_V2 was
-// offered; a guest that sets it anyway gets what it asks for, which it
-// could also do with a SETATTR.
-bool KillSuidgid(const fuse_open_in& in) { return (in.open_flags & FUSE_OPEN_KILL_SUIDGID) != 0; }
 
 // fuse_create_in as the negotiated minor sends it: before 7.12 it was a
 // fuse_open_in {flags, mode} without umask.
@@ -77,13 +69,10 @@ void HandleCreate(const OpEnv& env, FuseRequestPtr req) {
   std::optional<absl::string_view> name = ReadName(*req, NameKind::kEntry);
   if (!name) return;
   std::unique_ptr<LabelledContext> label;
-  if (!ReadLabel(env, *req, &label)) return;
-  // fuse_create_in.open_flags (7.12+; zero-filled before) carries
-  // FUSE_OPEN_KILL_SUIDGID for an O_TRUNC create of an existing file.
-  const bool kill_suidgid = (in.open_flags & FUSE_OPEN_KILL_SUIDGID) != 0;
+  if (!ReadSecurityContextOrReply(*req, env.options.security_label, &label)) return;
   FuseRequest* r = req.get();
   const RequestContext& ctx = label ? label->ctx : r->context();
-  env.backend.Create(ctx, r->node(), *name, in.mode, in.flags, in.umask, kill_suidgid,
+  env.backend.Create(ctx, r->node(), *name, in.mode, in.flags, in.umask, KillSuidgid(in),
                      ReplyCreateWhenDone(std::move(req), std::move(label)));
 }
 
@@ -91,7 +80,7 @@ void HandleTmpFile(const OpEnv& env, FuseRequestPtr req) {
   fuse_create_in in;
   if (!ReadArg(*req, &in)) return;  // TMPFILE is 7.37+: always the full struct
   std::unique_ptr<LabelledContext> label;
-  if (!ReadLabel(env, *req, &label)) return;
+  if (!ReadSecurityContextOrReply(*req, env.options.security_label, &label)) return;
   FuseRequest* r = req.get();
   const RequestContext& ctx = label ? label->ctx : r->context();
   env.backend.TmpFile(ctx, r->node(), in.mode, in.flags, in.umask,

@@ -37,19 +37,6 @@ Done<Entry> ReplyEntryWhenDone(FuseRequestPtr req, std::unique_ptr<LabelledConte
   };
 }
 
-// The security context of a creating request whose names have been read
-// (request_extensions.h); replies EINVAL and returns false if malformed.
-bool ReadLabel(const OpEnv& env, FuseRequest& req, std::unique_ptr<LabelledContext>* label) {
-  absl::StatusOr<std::unique_ptr<LabelledContext>> read =
-      ReadSecurityContext(req, env.options.security_label);
-  if (!read.ok()) {
-    req.ReplyStatus(read.status());
-    return false;
-  }
-  *label = *std::move(read);
-  return true;
-}
-
 }  // namespace
 
 void HandleLookup(const OpEnv& env, FuseRequestPtr req) {
@@ -160,7 +147,7 @@ void HandleSymlink(const OpEnv& env, FuseRequestPtr req) {
   absl::StatusOr<absl::string_view> target = req->args().SymlinkTarget();
   if (!target.ok()) return req->ReplyStatus(target.status());
   std::unique_ptr<LabelledContext> label;
-  if (!ReadLabel(env, *req, &label)) return;
+  if (!ReadSecurityContextOrReply(*req, env.options.security_label, &label)) return;
   FuseRequest* r = req.get();
   const RequestContext& ctx = label ? label->ctx : r->context();
   env.backend.Symlink(ctx, r->node(), *name, *target,
@@ -174,7 +161,7 @@ void HandleMkNod(const OpEnv& env, FuseRequestPtr req) {
   std::optional<absl::string_view> name = ReadName(*req, NameKind::kEntry);
   if (!name) return;
   std::unique_ptr<LabelledContext> label;
-  if (!ReadLabel(env, *req, &label)) return;
+  if (!ReadSecurityContextOrReply(*req, env.options.security_label, &label)) return;
   FuseRequest* r = req.get();
   const RequestContext& ctx = label ? label->ctx : r->context();
   env.backend.MkNod(ctx, r->node(), *name, in.mode, in.rdev, in.umask,
@@ -187,7 +174,7 @@ void HandleMkDir(const OpEnv& env, FuseRequestPtr req) {
   std::optional<absl::string_view> name = ReadName(*req, NameKind::kEntry);
   if (!name) return;
   std::unique_ptr<LabelledContext> label;
-  if (!ReadLabel(env, *req, &label)) return;
+  if (!ReadSecurityContextOrReply(*req, env.options.security_label, &label)) return;
   FuseRequest* r = req.get();
   const RequestContext& ctx = label ? label->ctx : r->context();
   env.backend.MkDir(ctx, r->node(), *name, in.mode, in.umask,

@@ -134,4 +134,15 @@ absl::StatusOr<std::unique_ptr<LabelledContext>> ReadSecurityContext(FuseRequest
   return labelled;
 }
 
+bool ReadSecurityContextOrReply(FuseRequest& req, bool offered,
+                                std::unique_ptr<LabelledContext>* label) {
+  absl::StatusOr<std::unique_ptr<LabelledContext>> read = ReadSecurityContext(req, offered);
+  if (!read.ok()) {
+    req.ReplyStatus(read.status());
+    return false;
+  }
+  *label = *std::move(read);
+  return true;
+}
+
 }  // namespace vfsd

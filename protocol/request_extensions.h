@@ -62,6 +62,11 @@ struct LabelledContext {
 absl::StatusOr<std::unique_ptr<LabelledContext>> ReadSecurityContext(FuseRequest& req,
                                                                      bool offered);
 
+// ReadSecurityContext for a handler: on error replies with its errno and
+// returns false; otherwise `*label` is the context or nullptr.
+bool ReadSecurityContextOrReply(FuseRequest& req, bool offered,
+                                std::unique_ptr<LabelledContext>* label);
+
 }  // namespace vfsd
 
 #endif  // VFSD_PROTOCOL_REQUEST_EXTENSIONS_H_

@@ -49,13 +49,14 @@ std::string OtherRecord(uint32_t type, size_t payload) {
 }
 
 TEST(ParseSecctxBlockTest, OneContext) {
-  const std::string block = SecctxBlock("security.selinux", std::string("system_u:object_r:t\0", 20));
+  const std::string label("system_u:object_r:t\0", 20);
+  const std::string block = SecctxBlock("security.selinux", label);
   absl::StatusOr<ParsedExtensions> parsed = ParseSecctxBlock(block);
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_TRUE(parsed->has_secctx_header);
   ASSERT_TRUE(parsed->security_context.has_value());
   EXPECT_EQ(parsed->security_context->name, "security.selinux");
-  EXPECT_EQ(parsed->security_context->value, std::string("system_u:object_r:t\0", 20));
+  EXPECT_EQ(parsed->security_context->value, label);
 }
 
 TEST(ParseSecctxBlockTest, NoContextIsNotAnError) {
