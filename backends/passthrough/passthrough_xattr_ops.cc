@@ -78,7 +78,7 @@ constexpr char kSecurityPrefix[] = "security.";
 // The mode of the inode behind /proc/self/fd-relative `path`.
 absl::StatusOr<mode_t> ModeOf(const XattrPath& path) {
   struct stat st;
-  if (::stat(path.path, &st) != 0) return ErrnoFromLastError("stat");
+  if (::fstatat(AT_FDCWD, path.path, &st, 0) != 0) return ErrnoFromLastError("stat");
   return st.st_mode;
 }
 
@@ -160,7 +160,10 @@ void PassthroughBackend::SetXattr(const RequestContext& ctx, NodeId node, absl::
     // As the daemon (CAP_FSETID): only the setgid bit changes, so the ACL
     // just stored stays as it is (chmod rewrites only the mask entry from
     // the unchanged permission bits).
-    if (want != *mode_after && ::chmod(path->path, want & 07777) != 0) {
+    // fchmodat relative to the /proc/self/fd fd: chmod(2) itself is not in
+    // the seccomp allowlist.
+    if (want != *mode_after &&
+        ::fchmodat(proc_self_fd_.get(), path->path, want & 07777, 0) != 0) {
       result = ErrnoFromLastError("setxattr: setgid");
     }
   }
