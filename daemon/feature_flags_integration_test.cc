@@ -130,5 +130,63 @@ TEST_F(FeatureFlagsIntegrationTest, TranslatedIdsBothWays) {
   EXPECT_EQ(entry.attr.uid, 5678u);  // host 5678 has no mapping back
 }
 
+// The POSIX ACL paths under the seccomp filter: setting an access ACL with
+// FUSE_SETXATTR_ACL_KILL_SGID clears setgid; a default ACL replaces the
+// umask of a MKDIR below it (per-thread umask).
+TEST_F(FeatureFlagsIntegrationTest, PosixAclInTheSandbox) {
+  const std::string dir = share_ + "/acl";
+  ASSERT_EQ(mkdir(dir.c_str(), 0777), 0);
+  ASSERT_EQ(chown(dir.c_str(), 1000, 2000), 0);
+  ASSERT_EQ(chmod(dir.c_str(), 02777), 0);
+  Start("--posix-acl");
+  absl::StatusOr<fuse_entry_out> node = fuse().Lookup(FUSE_ROOT_ID, "acl");
+  ASSERT_TRUE(node.ok()) << node.status();
+
+  // system.posix_acl_default = user::rwx group::rwx other::rwx
+  auto acl = [](uint16_t perm) {
+    std::vector<uint8_t> value = {2, 0, 0, 0};
+    for (uint16_t tag : {0x01, 0x04, 0x20}) {
+      const uint8_t entry[8] = {static_cast<uint8_t>(tag), 0, static_cast<uint8_t>(perm), 0,
+                                0xff, 0xff, 0xff, 0xff};
+      value.insert(value.end(), entry, entry + 8);
+    }
+    return value;
+  };
+  auto setxattr = [&](const std::string& name, const std::vector<uint8_t>& value,
+                      uint32_t setxattr_flags) {
+    fuse_setxattr_in in{};
+    in.size = static_cast<uint32_t>(value.size());
+    in.setxattr_flags = setxattr_flags;
+    std::vector<uint8_t> args(sizeof(in));
+    std::memcpy(args.data(), &in, sizeof(in));
+    args.insert(args.end(), name.begin(), name.end());
+    args.push_back(0);
+    args.insert(args.end(), value.begin(), value.end());
+    absl::StatusOr<FuseReply> reply = fuse().Call(FUSE_SETXATTR, node->nodeid, args, 4096);
+    return reply.ok() ? reply->error : -EIO;
+  };
+  const int set_default = setxattr("system.posix_acl_default", acl(7), 0);
+  if (set_default == -EOPNOTSUPP) GTEST_SKIP() << "no ACLs on this host fs";
+  ASSERT_EQ(set_default, 0);
+
+  std::vector<uint8_t> args(sizeof(fuse_mkdir_in));
+  fuse_mkdir_in mk{};
+  mk.mode = S_IFDIR | 0777;
+  mk.umask = 022;
+  std::memcpy(args.data(), &mk, sizeof(mk));
+  for (char c : std::string("sub")) args.push_back(static_cast<uint8_t>(c));
+  args.push_back(0);
+  absl::StatusOr<FuseReply> reply = fuse().Call(FUSE_MKDIR, node->nodeid, args, 4096);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  ASSERT_EQ(reply->error, 0);
+  struct stat st;
+  ASSERT_EQ(stat((dir + "/sub").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0777u);  // the default ACL, not the umask
+
+  ASSERT_EQ(setxattr("system.posix_acl_access", acl(7), FUSE_SETXATTR_ACL_KILL_SGID), 0);
+  ASSERT_EQ(stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0777u);  // setgid cleared as asked
+}
+
 }  // namespace
 }  // namespace vfsd
