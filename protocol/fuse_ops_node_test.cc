@@ -289,10 +289,29 @@ TEST(NodeOpsSubmountTest, SubmountFlagOnlyWhenNegotiated) {
   EXPECT_EQ(h.Call(FUSE_LOOKUP, 1, CName("mnt")).As<fuse_entry_out>().attr.flags,
             uint32_t{FUSE_ATTR_SUBMOUNT});
 
+  // GETATTR and MKDIR replies carry it too.
+  EXPECT_CALL(h.backend, GetAttr(_, 4, _, _)).WillOnce(CompleteArg<3>(e.attr));
+  fuse_getattr_in getattr = {};
+  EXPECT_EQ(h.Call(FUSE_GETATTR, 4, Bytes(getattr)).As<fuse_attr_out>().attr.flags,
+            uint32_t{FUSE_ATTR_SUBMOUNT});
+  EXPECT_CALL(h.backend, MkDir(_, 1, _, _, _, _)).WillOnce(CompleteArg<5>(e));
+  fuse_mkdir_in mkdir = {};
+  EXPECT_EQ(h.Call(FUSE_MKDIR, 1, Bytes(mkdir) + CName("d")).As<fuse_entry_out>().attr.flags,
+            uint32_t{FUSE_ATTR_SUBMOUNT});
+
   FuseHarness plain;
   plain.Init();
   EXPECT_CALL(plain.backend, Lookup(_, 1, _, _)).WillOnce(CompleteArg<3>(e));
   EXPECT_EQ(plain.Call(FUSE_LOOKUP, 1, CName("mnt")).As<fuse_entry_out>().attr.flags, 0u);
+  EXPECT_CALL(plain.backend, GetAttr(_, 4, _, _)).WillOnce(CompleteArg<3>(e.attr));
+  EXPECT_EQ(plain.Call(FUSE_GETATTR, 4, Bytes(getattr)).As<fuse_attr_out>().attr.flags, 0u);
+
+  // Offered by the daemon but not by the guest: not negotiated, not sent.
+  FuseHarness old_guest(options);
+  old_guest.Init(FUSE_KERNEL_MINOR_VERSION, (~uint64_t{0} >> 1) & ~uint64_t{FUSE_SUBMOUNTS});
+  EXPECT_FALSE(old_guest.session.protocol().submounts);
+  EXPECT_CALL(old_guest.backend, Lookup(_, 1, _, _)).WillOnce(CompleteArg<3>(e));
+  EXPECT_EQ(old_guest.Call(FUSE_LOOKUP, 1, CName("mnt")).As<fuse_entry_out>().attr.flags, 0u);
 }
 
 }  // namespace
