@@ -18,6 +18,11 @@ struct BackendConfig {
   bool xattr = false;
   // Honour O_DIRECT from the guest (otherwise it is dropped, as virtiofsd does).
   bool allow_direct_io = false;
+  // Let file data stay in the host page cache after the backend served it.
+  // false with cache=never: the backend drops it (backends that have a host
+  // page cache; see backends/passthrough/host_page_cache.h), so a guest does
+  // not grow the host's memory footprint.
+  bool host_page_cache = true;
   // Honour POSIX ACLs (system.posix_acl_* xattrs, FUSE_POSIX_ACL): the guest
   // kernel enforces them and the backend keeps mode and ACL consistent
   // (setgid cleared on ACL change as SETXATTR_EXT asks). Needs `xattr`.

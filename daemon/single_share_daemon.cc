@@ -178,6 +178,7 @@ absl::Status RunSingleShareDaemon(const DaemonOptions& options) {
     backend_config.readonly = options.readonly;
     backend_config.xattr = options.xattr;
     backend_config.allow_direct_io = options.allow_direct_io;
+    backend_config.host_page_cache = *cache_mode != CacheMode::kNever;
     backend_config.posix_acl = options.posix_acl;
     backend_config.security_label = options.security_label;
     backend_config.preserve_noatime = options.preserve_noatime;

@@ -10,6 +10,7 @@
 #ifndef VFSD_BACKENDS_PASSTHROUGH_HANDLE_TABLE_H_
 #define VFSD_BACKENDS_PASSTHROUGH_HANDLE_TABLE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -35,6 +36,9 @@ struct OpenHandle {
   // Directories: the getdents64 cursor kept between READDIRs (created by
   // the first one; guarded by dir_mu). shared_ptr: DirReader stays opaque here.
   std::shared_ptr<DirReader> dir_reader;
+  // Files, without BackendConfig::host_page_cache: bytes read or written
+  // since the last whole-file page-cache sweep (host_page_cache.h).
+  std::atomic<uint64_t> served_since_sweep{0};
 };
 
 class HandleTable {

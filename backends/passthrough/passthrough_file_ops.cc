@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "backends/errno_status.h"
+#include "backends/passthrough/host_page_cache.h"
 #include "backends/passthrough/passthrough_backend.h"
 
 namespace vfsd {
@@ -125,6 +126,7 @@ void PassthroughBackend::Read(const RequestContext& ctx, NodeId node, HandleId h
     if (static_cast<size_t>(n) < wanted) break;  // end of file
     dest.remove_prefix(count);
   }
+  if (!config_.host_page_cache) DropServedPages((*h)->fd.get(), offset, total, (*h)->served_since_sweep);
   done(total);
 }
 
@@ -138,6 +140,7 @@ void PassthroughBackend::Flush(const RequestContext& ctx, NodeId node, HandleId 
   // The closing process loses its POSIX locks on the file, whatever the
   // flush itself reports (close(2)).
   DropOwnerLocks((*h)->node, lock_owner);
+  if (!config_.host_page_cache) DropFilePages((*h)->fd.get());
   int dup_fd = ::fcntl((*h)->fd.get(), F_DUPFD_CLOEXEC, 0);
   if (dup_fd < 0) return done(ErrnoFromLastError("flush: dup"));
   if (::close(dup_fd) != 0 && errno != EINTR) return done(ErrnoFromLastError("flush: close"));
@@ -151,6 +154,7 @@ void PassthroughBackend::Release(const RequestContext& ctx, NodeId node, HandleI
   // taken through it.
   std::shared_ptr<OpenHandle> removed = handles_.Remove(handle);
   if (removed == nullptr) return done(ErrnoStatus(EBADF, "release"));
+  if (!config_.host_page_cache && !removed->is_dir) DropFilePages(removed->fd.get());
   ReleaseHandleLocks(*removed, handle, lock_owner, release_flock);
   done(absl::OkStatus());
 }

@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "backends/errno_status.h"
+#include "backends/passthrough/host_page_cache.h"
 #include "backends/passthrough/fs_credentials.h"
 #include "backends/passthrough/host_attr.h"
 #include "backends/passthrough/name_validation.h"
@@ -465,6 +466,7 @@ void PassthroughBackend::Write(const RequestContext& ctx, NodeId node, HandleId 
     // still reports its bytes (the guest would otherwise retry them).
     KillSuidSgid(fd).IgnoreError();
   }
+  if (!config_.host_page_cache) DropServedPages(fd, offset, total, (*h)->served_since_sweep);
   done(total);
 }
 
@@ -473,6 +475,8 @@ void PassthroughBackend::Fsync(const RequestContext& ctx, NodeId node, HandleId 
   absl::StatusOr<std::shared_ptr<OpenHandle>> h = GetHandle(handle);
   if (!h.ok()) return done(h.status());
   const int rc = datasync ? ::fdatasync((*h)->fd.get()) : ::fsync((*h)->fd.get());
+  // Synced pages are clean, so this drops all of them.
+  if (rc == 0 && !config_.host_page_cache) DropFilePages((*h)->fd.get());
   done(rc == 0 ? absl::OkStatus() : ErrnoFromLastError("fsync"));
 }
 
