@@ -146,7 +146,8 @@ absl::Status RunSingleShareDaemon(const DaemonOptions& options) {
   absl::StatusOr<CacheMode> cache_mode = ParseCacheMode(options.cache);
   if (!cache_mode.ok()) return cache_mode.status();
 
-  absl::StatusOr<std::vector<std::string>> capabilities = CapabilitiesToKeep(options.modcaps);
+  absl::StatusOr<std::vector<std::string>> capabilities = CapabilitiesToKeep(
+      options.modcaps, options.inode_file_handles != BackendConfig::InodeFileHandles::kNever);
   if (!capabilities.ok()) return capabilities.status();
 
   BlockTerminationSignals();
