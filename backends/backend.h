@@ -199,6 +199,11 @@ class Backend {
   // handle the guest held is gone.
   virtual absl::Status Init(const SessionOptions& options) { return absl::OkStatus(); }
   virtual void Destroy() {}
+  // Completes every request that waits for something only the guest can end
+  // (SETLKW, blocking flock) with EINTR; what is held stays held. Called when
+  // the VMM stops a queue or disconnects, before in-flight requests are
+  // waited for.
+  virtual void CancelBlockingRequests() {}
 
   // --- names and nodes ---
   virtual void Lookup(const RequestContext& ctx, NodeId parent, absl::string_view name,

@@ -21,6 +21,7 @@ class FuseRequestHandler : public RequestHandler {
   FuseRequestHandler(FuseSession& session, ThreadPool* pool) : session_(session), pool_(pool) {}
 
   void HandleRequest(QueueRequest request) override;
+  void CancelBlockedRequests() override { session_.CancelBlockingRequests(); }
 
  private:
   void Serve(std::unique_ptr<PendingRequest> pending);

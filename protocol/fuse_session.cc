@@ -248,6 +248,8 @@ void FuseSession::HandleDestroy(FuseRequestPtr req) {
   req->ReplyOk(nullptr, 0);
 }
 
+void FuseSession::CancelBlockingRequests() { backend_.CancelBlockingRequests(); }
+
 void FuseSession::Shutdown() {
   absl::MutexLock lock(&lifecycle_mu_);
   if (state_.load(std::memory_order_acquire) & kInitialisedBit) {

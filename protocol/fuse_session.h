@@ -48,6 +48,10 @@ class FuseSession {
   // Called when the VMM disconnects: Backend::Destroy if the session was
   // initialised. A later INIT (new connection) starts a fresh session.
   void Shutdown();
+  // Completes the requests that wait for the guest (blocking locks) with
+  // EINTR: Backend::CancelBlockingRequests. The transport calls it before
+  // waiting for a stopping ring's in-flight requests.
+  void CancelBlockingRequests();
 
   // True between a successful INIT and DESTROY/Shutdown.
   bool initialized() const;

@@ -1,11 +1,17 @@
 // vfsd's single-share lifecycle, as virtiofsd's: it exits 0 when the VMM
-// disconnects (after serving, mid-handshake, or with requests in flight),
-// and its socket path is free for the next daemon right away.
+// disconnects (after serving, mid-handshake, or with requests in flight,
+// even a SETLKW waiting for a lock), its socket path is free for the next
+// daemon right away, and stopping a ring answers a waiting SETLKW with EINTR.
+#include <fcntl.h>
+#include <linux/fuse.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -74,6 +80,70 @@ TEST_F(VfsdLifecycleTest, ExitsZeroWithRequestsInFlight) {
     ASSERT_TRUE(session->fuse->Submit(FUSE_GETATTR, FUSE_ROOT_ID, {}, 4096).ok());
   }
   session->fuse->Kick();
+  session->vmm->Disconnect();
+  ExpectExitZero(*session);
+}
+
+// Opens "f" twice, write-locks it through the first handle as lock owner 1
+// and submits a SETLKW for owner 2 through the second, which must wait.
+// Returns once the daemon has taken the SETLKW off the ring (a GETATTR
+// submitted after it has completed).
+void StartWaitingSetlkw(FakeVmmSession& session, uint64_t* setlkw_unique) {
+  FuseClient& fuse = *session.fuse;
+  absl::StatusOr<fuse_entry_out> f = fuse.Lookup(FUSE_ROOT_ID, "f");
+  ASSERT_TRUE(f.ok()) << f.status();
+  absl::StatusOr<fuse_open_out> h1 = fuse.Open(f->nodeid, O_RDWR);
+  absl::StatusOr<fuse_open_out> h2 = fuse.Open(f->nodeid, O_RDWR);
+  ASSERT_TRUE(h1.ok() && h2.ok());
+  fuse_lk_in lk = {};
+  lk.fh = h1->fh;
+  lk.owner = 1;
+  lk.lk.start = 0;
+  lk.lk.end = UINT64_MAX;
+  lk.lk.type = F_WRLCK;
+  absl::StatusOr<FuseReply> held = fuse.Call(
+      FUSE_SETLK, f->nodeid, absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(&lk), sizeof lk),
+      0);
+  ASSERT_TRUE(held.ok()) << held.status();
+  ASSERT_EQ(held->error, 0);
+  lk.fh = h2->fh;
+  lk.owner = 2;
+  absl::StatusOr<uint64_t> unique = fuse.Submit(
+      FUSE_SETLKW, f->nodeid, {absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(&lk), sizeof lk)},
+      0);
+  ASSERT_TRUE(unique.ok()) << unique.status();
+  *setlkw_unique = *unique;
+  ASSERT_TRUE(fuse.Submit(FUSE_GETATTR, FUSE_ROOT_ID, {}, 4096).ok());
+  ASSERT_TRUE(fuse.Kick().ok());
+  absl::StatusOr<FuseCompletion> first = fuse.WaitCompletion();
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->opcode, FUSE_GETATTR) << "the SETLKW did not wait for the held lock";
+}
+
+TEST_F(VfsdLifecycleTest, StoppingTheRingAnswersAWaitingSetlkwWithEintr) {
+  std::ofstream(dir_ + "/f") << "data";
+  auto session = Start();
+  ASSERT_NE(session, nullptr);
+  uint64_t setlkw = 0;
+  StartWaitingSetlkw(*session, &setlkw);
+  // GET_VRING_BASE of the request queue must return although a request on it
+  // waits for a lock only the guest could release.
+  absl::StatusOr<uint32_t> base = session->vmm->GetVringBase(1);
+  ASSERT_TRUE(base.ok()) << base.status();
+  absl::StatusOr<FuseCompletion> done = session->fuse->WaitCompletion();
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->unique, setlkw);
+  EXPECT_EQ(done->error, -EINTR);
+  session->vmm->Disconnect();
+  ExpectExitZero(*session);
+}
+
+TEST_F(VfsdLifecycleTest, ExitsZeroWhenTheVmmDisconnectsDuringAWaitingSetlkw) {
+  std::ofstream(dir_ + "/f") << "data";
+  auto session = Start();
+  ASSERT_NE(session, nullptr);
+  uint64_t setlkw = 0;
+  StartWaitingSetlkw(*session, &setlkw);
   session->vmm->Disconnect();
   ExpectExitZero(*session);
 }

@@ -63,6 +63,12 @@ class RequestHandler {
   // Called on the queue's worker thread for every valid chain, in avail-ring
   // order. May complete later, on another thread.
   virtual void HandleRequest(QueueRequest request) = 0;
+  // Called when a ring stops (GET_VRING_BASE, reset, disconnect), before the
+  // transport waits for the ring's in-flight requests: the handler must
+  // complete (e.g. with EINTR) every request that would otherwise wait for
+  // something only the guest can end, such as a blocking lock, or the stop
+  // would never return. Requests merely still running are waited for.
+  virtual void CancelBlockedRequests() {}
 };
 
 }  // namespace vfsd

@@ -519,7 +519,9 @@ void VhostUserDevice::StopRing(uint32_t index) {
   vring.worker->Stop();
   // Requests the handler still holds write into the used ring when they
   // complete; the base we report must account for them, and the front-end
-  // may reuse the ring after this returns.
+  // may reuse the ring after this returns. Requests that wait on the guest
+  // itself (a blocking lock) are cancelled first, or this would never return.
+  handler_->CancelBlockedRequests();
   vring.queue->WaitIdle();
   vring.next_avail = vring.queue->next_avail();
   vring.worker.reset();

@@ -39,6 +39,7 @@ class IdTranslatingBackend : public Backend {
 
   absl::Status Init(const SessionOptions& options) override;
   void Destroy() override;
+  void CancelBlockingRequests() override { inner_->CancelBlockingRequests(); }
 
   void Lookup(const RequestContext& ctx, NodeId parent, absl::string_view name,
               Done<Entry> done) override;

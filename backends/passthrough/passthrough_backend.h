@@ -64,6 +64,8 @@ class PassthroughBackend : public Backend {
 
   absl::Status Init(const SessionOptions& options) override;
   void Destroy() override;
+  // Waiting SETLKW / blocking flock requests get EINTR (CancelLockWaits).
+  void CancelBlockingRequests() override { CancelLockWaits(); }
 
   void Lookup(const RequestContext& ctx, NodeId parent, absl::string_view name,
               Done<Entry> done) override;
