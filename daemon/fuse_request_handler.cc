@@ -25,7 +25,7 @@ struct PendingRequest {
     return Blocks::Allocate();
   }
   static void operator delete(void* block, size_t size) {
-    if (size != sizeof(PendingRequest)) return ::operator delete(block, size);
+    if (size != sizeof(PendingRequest)) return ::operator delete(block);
     Blocks::Free(block);
   }
 

@@ -22,7 +22,7 @@ void* FuseRequest::operator new(size_t size) {
 }
 
 void FuseRequest::operator delete(void* block, size_t size) {
-  if (size != sizeof(FuseRequest)) return ::operator delete(block, size);
+  if (size != sizeof(FuseRequest)) return ::operator delete(block);
   RequestBlocks::Free(block);
 }
 

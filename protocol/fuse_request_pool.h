@@ -36,7 +36,9 @@ class ThreadBlockCache {
         return;
       }
     }
-    ::operator delete(block, kSize);
+    // Unsized: clang (the fuzz build) declares sized delete only with
+    // -fsized-deallocation.
+    ::operator delete(block);
   }
 
  private:
@@ -46,7 +48,7 @@ class ThreadBlockCache {
     // cache, which `dead_` (trivially destructible) still tells.
     ~Cache() {
       dead_ = true;
-      while (count > 0) ::operator delete(blocks[--count], kSize);
+      while (count > 0) ::operator delete(blocks[--count]);
     }
     void* blocks[kMaxCached];
     size_t count = 0;
