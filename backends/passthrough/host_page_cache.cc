@@ -17,17 +17,26 @@ void DontNeed(int fd, uint64_t offset, uint64_t length) {
                         POSIX_FADV_DONTNEED);
 }
 
-}  // namespace
-
-void DropServedPages(int fd, uint64_t offset, size_t length,
-                     std::atomic<uint64_t>& served_since_sweep) {
-  if (length == 0) return;
-  DontNeed(fd, offset, length);
+// Counts `length` served bytes; every kBytesPerSweep, sweeps the whole file.
+void CountAndSweep(int fd, size_t length, std::atomic<uint64_t>& served_since_sweep) {
   const uint64_t served = served_since_sweep.fetch_add(length, std::memory_order_relaxed) + length;
   if (served >= kBytesPerSweep) {
     served_since_sweep.store(0, std::memory_order_relaxed);
     DontNeed(fd, 0, 0);  // length 0: to the end of the file
   }
+}
+
+}  // namespace
+
+void DropWrittenPages(int fd, size_t length, std::atomic<uint64_t>& served_since_sweep) {
+  CountAndSweep(fd, length, served_since_sweep);
+}
+
+void DropReadPages(int fd, uint64_t offset, size_t length,
+                   std::atomic<uint64_t>& served_since_sweep) {
+  if (length == 0) return;
+  DontNeed(fd, offset, length);
+  CountAndSweep(fd, length, served_since_sweep);
 }
 
 void DropFilePages(int fd) { DontNeed(fd, 0, 0); }

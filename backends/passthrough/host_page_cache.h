@@ -6,8 +6,14 @@
 // passthrough backend still uses buffered preadv/pwritev (O_DIRECT would
 // impose alignment the guest does not guarantee), so it tells the kernel it
 // is done with the pages instead: POSIX_FADV_DONTNEED of the range after
-// every read and write, and of the whole file every kBytesPerSweep bytes
-// served through a handle, after FSYNC and on FLUSH/RELEASE.
+// every read, and of the whole file every kBytesPerSweep bytes read or
+// written through a handle, after FSYNC and on FLUSH/RELEASE. Writes get no
+// per-range DONTNEED: that would start writeback of every small write at
+// once (many tiny disk writes); the sweep starts it for all of them.
+//
+// The cost is the point: with cache=never a guest's re-read comes from the
+// disk, not from host memory (the seed's trade-off: density over speed;
+// cache=auto/always keep the host page cache).
 //
 // Why the sweeps: DONTNEED drops clean, unmapped pages at once, but for
 // dirty pages it only starts writeback, and it never drops a large folio
@@ -29,11 +35,15 @@ namespace vfsd {
 // Bytes read or written through one handle between whole-file sweeps.
 inline constexpr uint64_t kBytesPerSweep = 8u << 20;
 
-// After a read or write of [offset, offset + length): drop those pages (for
-// a write: start their writeback) and, every kBytesPerSweep bytes (counted
-// in `served_since_sweep`, one counter per handle), the whole file's.
-void DropServedPages(int fd, uint64_t offset, size_t length,
-                     std::atomic<uint64_t>& served_since_sweep);
+// After a read of [offset, offset + length): drop those pages and, every
+// kBytesPerSweep bytes (counted in `served_since_sweep`, one counter per
+// handle), the whole file's.
+void DropReadPages(int fd, uint64_t offset, size_t length,
+                   std::atomic<uint64_t>& served_since_sweep);
+
+// After a write of `length` bytes: every kBytesPerSweep bytes, start the
+// writeback of the whole file and drop what is clean.
+void DropWrittenPages(int fd, size_t length, std::atomic<uint64_t>& served_since_sweep);
 
 // Drop every clean page of the file (FSYNC, FLUSH, RELEASE).
 void DropFilePages(int fd);

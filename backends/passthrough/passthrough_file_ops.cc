@@ -126,7 +126,7 @@ void PassthroughBackend::Read(const RequestContext& ctx, NodeId node, HandleId h
     if (static_cast<size_t>(n) < wanted) break;  // end of file
     dest.remove_prefix(count);
   }
-  if (!config_.host_page_cache) DropServedPages((*h)->fd.get(), offset, total, (*h)->served_since_sweep);
+  if (!config_.host_page_cache) DropReadPages((*h)->fd.get(), offset, total, (*h)->served_since_sweep);
   done(total);
 }
 

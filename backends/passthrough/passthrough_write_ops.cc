@@ -466,7 +466,7 @@ void PassthroughBackend::Write(const RequestContext& ctx, NodeId node, HandleId 
     // still reports its bytes (the guest would otherwise retry them).
     KillSuidSgid(fd).IgnoreError();
   }
-  if (!config_.host_page_cache) DropServedPages(fd, offset, total, (*h)->served_since_sweep);
+  if (!config_.host_page_cache) DropWrittenPages(fd, total, (*h)->served_since_sweep);
   done(total);
 }
 
