@@ -9,15 +9,14 @@
 
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 
 #include "backends/errno_status.h"
 #include "testing/conformance/backend_conformance_test.h"
 #include "testing/conformance/expect_errno.h"
+#include "testing/conformance/tsan_notification.h"
 
 namespace vfsd {
 namespace {
@@ -26,30 +25,7 @@ constexpr uint64_t kOwnerA = 0x1111;
 constexpr uint64_t kOwnerB = 0x2222;
 constexpr std::chrono::seconds kDeadline{30};  // only a hang gets near it
 
-// Notification from the system Abseil is not built with TSan, which
-// then cannot see it order the completion's writes before the test's reads:
-// the same on std::mutex (which TSan intercepts).
-class Notification {
- public:
-  void Notify() {
-    std::lock_guard<std::mutex> lock(mu_);
-    done_ = true;
-    cv_.notify_all();
-  }
-  bool HasBeenNotified() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return done_;
-  }
-  bool WaitForNotificationWithTimeout(std::chrono::seconds timeout) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, timeout, [this] { return done_; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-};
+using Notification = TsanNotification;
 
 
 // A lock request that may complete later, on another thread.
