@@ -18,6 +18,8 @@ SANITIZER_TARGETS=(
 TSAN_TARGETS=(
   //transport/... //daemon:thread_pool_test //protocol:fuse_session_test
   //testing:fake_vmm_test //testing:fuse_client_test
+  //backends/passthrough:lock_waiter_test //backends/passthrough:passthrough_lock_test
+  //backends/passthrough:passthrough_concurrency_test //backends/passthrough:fd_cache_test
 )
 
 # One output base per checkout and sanitizer (an output base serves one workspace).
