@@ -12,26 +12,11 @@
 #include "glog/logging.h"
 #include "gtest/gtest.h"
 #include "testing/conformance/backend_conformance_test.h"
+#include "testing/conformance/host_share_under_test.h"
 #include "testing/conformance/host_tree.h"
 
 namespace vfsd {
 namespace {
-
-class HandlesUnderTest : public BackendUnderTest {
- public:
-  HandlesUnderTest(TempShare share, std::unique_ptr<Backend> backend)
-      : share_(std::move(share)), backend_(std::move(backend)) {}
-
-  Backend& backend() override { return *backend_; }
-  absl::Status PopulateTree(absl::Span<const TreeItem> items) override {
-    return CreateHostTree(share_.path(), items);
-  }
-  bool CanSetOwners() const override { return ::geteuid() == 0; }
-
- private:
-  TempShare share_;  // destroyed after the backend (declared first)
-  std::unique_ptr<Backend> backend_;
-};
 
 absl::StatusOr<std::unique_ptr<BackendUnderTest>> MakeWithHandles(BackendConfig config) {
   absl::StatusOr<TempShare> share = TempShare::Create();
@@ -44,7 +29,7 @@ absl::StatusOr<std::unique_ptr<BackendUnderTest>> MakeWithHandles(BackendConfig 
   if (!static_cast<PassthroughBackend&>(**backend).using_file_handles()) {
     LOG(WARNING) << "no file handles on this host: running with held fds";
   }
-  return std::make_unique<HandlesUnderTest>(*std::move(share), *std::move(backend));
+  return std::make_unique<HostShareUnderTest>(*std::move(share), *std::move(backend));
 }
 
 ConformanceTarget HandlesTarget() {

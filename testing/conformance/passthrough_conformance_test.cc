@@ -7,26 +7,11 @@
 #include "backends/backend_registry.h"
 #include "gtest/gtest.h"
 #include "testing/conformance/backend_conformance_test.h"
+#include "testing/conformance/host_share_under_test.h"
 #include "testing/conformance/host_tree.h"
 
 namespace vfsd {
 namespace {
-
-class PassthroughUnderTest : public BackendUnderTest {
- public:
-  PassthroughUnderTest(TempShare share, std::unique_ptr<Backend> backend)
-      : share_(std::move(share)), backend_(std::move(backend)) {}
-
-  Backend& backend() override { return *backend_; }
-  absl::Status PopulateTree(absl::Span<const TreeItem> items) override {
-    return CreateHostTree(share_.path(), items);
-  }
-  bool CanSetOwners() const override { return ::geteuid() == 0; }
-
- private:
-  TempShare share_;  // destroyed after the backend (declared first)
-  std::unique_ptr<Backend> backend_;
-};
 
 absl::StatusOr<std::unique_ptr<BackendUnderTest>> MakePassthrough(BackendConfig config) {
   absl::StatusOr<TempShare> share = TempShare::Create();
@@ -34,7 +19,7 @@ absl::StatusOr<std::unique_ptr<BackendUnderTest>> MakePassthrough(BackendConfig 
   config.shared_dir = share->path();
   absl::StatusOr<std::unique_ptr<Backend>> backend = CreateBackend("passthrough", config);
   if (!backend.ok()) return backend.status();
-  return std::make_unique<PassthroughUnderTest>(*std::move(share), *std::move(backend));
+  return std::make_unique<HostShareUnderTest>(*std::move(share), *std::move(backend));
 }
 
 ConformanceTarget PassthroughTarget() {
