@@ -192,6 +192,17 @@ const std::vector<FlagSpec>& FlagTable() {
          }
          return status;
        }},
+      {"queue-poll-max-us", "N",
+       "longest time a request queue's worker polls the ring for new requests before it "
+       "sleeps; the window adapts to the guest's pace, 0 turns polling off (default: 32)",
+       [](absl::string_view v, DaemonOptions& o) {
+         absl::Status status = ParseUint32("queue-poll-max-us", v, o.queue_poll_max_us);
+         if (status.ok() && o.queue_poll_max_us > 1000000) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("--queue-poll-max-us must be at most 1000000, got ", v));
+         }
+         return status;
+       }},
       {"log-level", "LEVEL", "error, warn, info, debug, trace or off (default: info)",
        [](absl::string_view v, DaemonOptions& o) { return ParseLogLevel(v, o.log_level); }},
       {"readonly", nullptr, "refuse every modification with EROFS",

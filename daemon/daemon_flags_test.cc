@@ -123,6 +123,17 @@ TEST(DaemonFlagsTest, MaxRequestQueues) {
   EXPECT_FALSE(ParseDaemonFlags({"--max-request-queues=256"}).ok());
 }
 
+TEST(DaemonFlagsTest, QueuePollMaxUs) {
+  EXPECT_EQ(ParseDaemonFlags({})->queue_poll_max_us, 32u);
+  auto options = ParseDaemonFlags({"--queue-poll-max-us=0"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->queue_poll_max_us, 0u);
+  EXPECT_EQ(ParseDaemonFlags({"--queue-poll-max-us=1000000"})->queue_poll_max_us, 1000000u);
+  EXPECT_FALSE(ParseDaemonFlags({"--queue-poll-max-us=1000001"}).ok());
+  EXPECT_FALSE(ParseDaemonFlags({"--queue-poll-max-us=-1"}).ok());
+  EXPECT_FALSE(ParseDaemonFlags({"--queue-poll-max-us=fast"}).ok());
+}
+
 TEST(DaemonFlagsTest, FeatureFlagsDefaultOff) {
   auto options = ParseDaemonFlags({});
   ASSERT_TRUE(options.ok());

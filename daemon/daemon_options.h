@@ -50,6 +50,8 @@ struct DaemonOptions {
   // Request queues (besides hiprio) the device offers in GET_QUEUE_NUM; each
   // queue the VMM starts gets its own worker thread.
   uint32_t max_request_queues = 8;
+  // Longest adaptive polling window of a request queue worker, in µs (0: off).
+  uint32_t queue_poll_max_us = 32;
   LogLevel log_level = LogLevel::kInfo;
   bool readonly = false;
   bool xattr = false;

@@ -248,6 +248,7 @@ absl::Status RunSingleShareDaemon(const DaemonOptions& options) {
     FuseRequestHandler handler(session, pool ? &*pool : nullptr);
     VhostUserDeviceOptions device_options;
     device_options.num_request_queues = options.max_request_queues;
+    device_options.request_queue_poll_max_ns = uint64_t{options.queue_poll_max_us} * 1000;
     served = ServeVhostUserConnection(*connection, device_options, handler);
   }  // the pool drains and joins here, before the session goes away
   close(*connection);

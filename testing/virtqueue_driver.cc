@@ -194,11 +194,11 @@ absl::StatusOr<std::optional<UsedElement>> VirtqueueDriver::PollUsed() {
                                             in_flight_, " chains in flight"));
   }
   const VringUsedElem elem = used_->ring[last_used_idx_ % size_];
+  // used_event is left alone: like Linux's virtio drivers (callbacks
+  // disabled while the done work drains the ring, virtqueue_enable_cb before
+  // it sleeps), WaitUsed asks for an interrupt only when it is about to
+  // sleep, so a device never interrupts a driver that is still collecting.
   ++last_used_idx_;
-  if (event_idx_) {
-    // Ask for an interrupt on the very next used entry.
-    StoreRelease(UsedEvent(avail_, size_), last_used_idx_);
-  }
   if (elem.id >= size_ || chain_len_[elem.id] == 0) {
     return absl::DataLossError(
         absl::StrCat("device returned id ", elem.id, " which is not an outstanding head"));

@@ -91,7 +91,7 @@ class TestRing {
     std::memcpy(&elem, Host(used_gpa_ + 4 + 8 * (i % size_)), sizeof(elem));
     return elem;
   }
-  uint16_t AvailEvent() { return *U16(used_gpa_ + 4 + 8 * size_); }
+  uint16_t AvailEvent() { return __atomic_load_n(U16(used_gpa_ + 4 + 8 * size_), __ATOMIC_ACQUIRE); }
 
  private:
   uint16_t* U16(uint64_t gpa) { return reinterpret_cast<uint16_t*>(Host(gpa)); }

@@ -502,8 +502,11 @@ absl::Status VhostUserDevice::MaybeStart(uint32_t index) {
   }
   (*queue)->SetCallFd(vring.call);
   (*queue)->SetErrFd(vring.err);
+  // hiprio (FORGET, INTERRUPT) is too rare to be worth a spinning thread.
+  QueuePolling polling;
+  if (index != 0) polling.max_ns = options_.request_queue_poll_max_ns;
   absl::StatusOr<std::unique_ptr<QueueWorker>> worker =
-      QueueWorker::Start(*queue, vring.kick.get(), &memory_, handler_);
+      QueueWorker::Start(*queue, vring.kick.get(), &memory_, handler_, polling);
   if (!worker.ok()) return worker.status();
   vring.queue = *std::move(queue);
   vring.worker = *std::move(worker);

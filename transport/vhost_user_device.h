@@ -28,6 +28,9 @@ namespace vfsd {
 struct VhostUserDeviceOptions {
   uint32_t num_request_queues = 1;  // request queues besides hiprio (GET_QUEUE_NUM = this + 1)
   uint32_t max_queue_size = 32768;
+  // Adaptive polling of the request queues (not hiprio) before their
+  // workers sleep; see QueueWorker. 0 disables it.
+  uint64_t request_queue_poll_max_ns = 0;
 };
 
 // Regions accepted with CONFIGURE_MEM_SLOTS (rust-vmm's limit; QEMU caps at 512).

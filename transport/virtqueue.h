@@ -64,6 +64,9 @@ class Virtqueue : public std::enable_shared_from_this<Virtqueue> {
   // returns whether chains arrived meanwhile (then the caller pops again,
   // otherwise a kick sent before the re-arm would be lost).
   bool EnableNotificationsAndCheck();
+  // Whether the guest made chains available since the last Pop, without
+  // touching notification state (a polling worker's cheap check).
+  bool HasAvailable() const { return LoadAvailIdx() != next_avail_; }
   // Between Begin and End, pushes only write used elements; End publishes
   // the used index once and decides once whether to interrupt the guest.
   void BeginBatch();
