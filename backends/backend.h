@@ -204,6 +204,13 @@ class Backend {
   // the VMM stops a queue or disconnects, before in-flight requests are
   // waited for.
   virtual void CancelBlockingRequests() {}
+  // A queue worker brackets each burst of requests it handles on its own
+  // thread with these. In between, the backend may hold back completing
+  // requests of the calling thread to batch their system calls (passthrough
+  // batches READs into one io_uring_enter); EndBatch() completes everything
+  // held back. Requests on other threads (a thread pool) are not bracketed.
+  virtual void BeginBatch() {}
+  virtual void EndBatch() {}
 
   // --- names and nodes ---
   virtual void Lookup(const RequestContext& ctx, NodeId parent, absl::string_view name,

@@ -9,6 +9,9 @@
 namespace vfsd {
 
 struct BackendConfig {
+  // passthrough: io_uring rings for batching READs (one per queue thread
+  // that can batch at once; 0: every READ is its own preadv).
+  uint32_t read_rings = 0;
   // passthrough: the host directory to share (must exist and be a directory).
   std::string shared_dir;
   // Refuse every modifying operation with EROFS.

@@ -203,6 +203,21 @@ const std::vector<FlagSpec>& FlagTable() {
          }
          return status;
        }},
+      {"io-uring", "auto|off",
+       "batch the READs of each queue wake into one io_uring_enter (rings restricted to "
+       "READV, made before the sandbox); auto falls back to preadv if the kernel refuses "
+       "(default: auto)",
+       [](absl::string_view v, DaemonOptions& o) {
+         if (v == "auto") {
+           o.io_uring = true;
+         } else if (v == "off") {
+           o.io_uring = false;
+         } else {
+           return absl::InvalidArgumentError(
+               absl::StrCat("--io-uring must be auto or off, got '", v, "'"));
+         }
+         return absl::OkStatus();
+       }},
       {"log-level", "LEVEL", "error, warn, info, debug, trace or off (default: info)",
        [](absl::string_view v, DaemonOptions& o) { return ParseLogLevel(v, o.log_level); }},
       {"readonly", nullptr, "refuse every modification with EROFS",

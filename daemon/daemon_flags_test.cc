@@ -134,6 +134,14 @@ TEST(DaemonFlagsTest, QueuePollMaxUs) {
   EXPECT_FALSE(ParseDaemonFlags({"--queue-poll-max-us=fast"}).ok());
 }
 
+TEST(DaemonFlagsTest, IoUring) {
+  EXPECT_TRUE(ParseDaemonFlags({})->io_uring);
+  EXPECT_TRUE(ParseDaemonFlags({"--io-uring=auto"})->io_uring);
+  EXPECT_FALSE(ParseDaemonFlags({"--io-uring=off"})->io_uring);
+  EXPECT_FALSE(ParseDaemonFlags({"--io-uring=on"}).ok());
+  EXPECT_FALSE(ParseDaemonFlags({"--io-uring"}).ok());
+}
+
 TEST(DaemonFlagsTest, FeatureFlagsDefaultOff) {
   auto options = ParseDaemonFlags({});
   ASSERT_TRUE(options.ok());

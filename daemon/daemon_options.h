@@ -52,6 +52,8 @@ struct DaemonOptions {
   uint32_t max_request_queues = 8;
   // Longest adaptive polling window of a request queue worker, in µs (0: off).
   uint32_t queue_poll_max_us = 32;
+  // --io-uring=auto|off: batch each queue wake's READs into one io_uring_enter.
+  bool io_uring = true;
   LogLevel log_level = LogLevel::kInfo;
   bool readonly = false;
   bool xattr = false;

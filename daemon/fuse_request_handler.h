@@ -22,6 +22,13 @@ class FuseRequestHandler : public RequestHandler {
 
   void HandleRequest(QueueRequest request) override;
   void CancelBlockedRequests() override { session_.CancelBlockingRequests(); }
+  // Only requests run inline are bracketed: pool threads have no batches.
+  void BeginBatch() override {
+    if (pool_ == nullptr) session_.BeginBatch();
+  }
+  void EndBatch() override {
+    if (pool_ == nullptr) session_.EndBatch();
+  }
 
  private:
   void Serve(std::unique_ptr<PendingRequest> pending);

@@ -48,12 +48,16 @@ TEST(SeccompFilterTest, AllowsWhatServingNeedsAndNothingDangerous) {
                              // --inode-file-handles; harmless without
                              // CAP_DAC_READ_SEARCH, which the daemon keeps
                              // only when handles are wanted.
-                             "name_to_handle_at", "open_by_handle_at"}) {
+                             "name_to_handle_at", "open_by_handle_at",
+                             // Batched READs on rings made before the filter.
+                             "io_uring_enter"}) {
     EXPECT_TRUE(filter->Allows(needed)) << needed;
   }
   for (const char* refused : {"mount", "umount2", "pivot_root", "chroot", "ptrace", "execve",
                               "execveat", "socket", "connect", "bind", "init_module", "kexec_load",
-                              "bpf", "setns", "reboot", "kill"}) {
+                              "bpf", "setns", "reboot", "kill",
+                              // No new (unrestricted) io_uring after the filter.
+                              "io_uring_setup", "io_uring_register"}) {
     EXPECT_FALSE(filter->Allows(refused)) << refused;
   }
   absl::StatusOr<size_t> instructions = filter->BpfInstructionCount();

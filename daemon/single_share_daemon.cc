@@ -181,6 +181,9 @@ absl::Status RunSingleShareDaemon(const DaemonOptions& options) {
     backend_config.allow_direct_io = options.allow_direct_io;
     backend_config.host_page_cache = *cache_mode != CacheMode::kNever;
     backend_config.posix_acl = options.posix_acl;
+    // One ring per request queue worker; pool threads never batch.
+    backend_config.read_rings =
+        options.io_uring && options.thread_pool_size == 0 ? options.max_request_queues : 0;
     backend_config.security_label = options.security_label;
     backend_config.preserve_noatime = options.preserve_noatime;
     backend_config.announce_submounts = options.announce_submounts;

@@ -52,6 +52,9 @@ class FuseSession {
   // EINTR: Backend::CancelBlockingRequests. The transport calls it before
   // waiting for a stopping ring's in-flight requests.
   void CancelBlockingRequests();
+  // Backend::BeginBatch/EndBatch, for a queue thread's burst of requests.
+  void BeginBatch() { backend_.BeginBatch(); }
+  void EndBatch() { backend_.EndBatch(); }
 
   // True between a successful INIT and DESTROY/Shutdown.
   bool initialized() const;

@@ -69,6 +69,11 @@ class RequestHandler {
   // something only the guest can end, such as a blocking lock, or the stop
   // would never return. Requests merely still running are waited for.
   virtual void CancelBlockedRequests() {}
+  // Bracket each burst of HandleRequest calls of one worker wake, on the
+  // worker thread; the handler may complete requests it held back at
+  // EndBatch (before the worker publishes the used ring).
+  virtual void BeginBatch() {}
+  virtual void EndBatch() {}
 };
 
 }  // namespace vfsd

@@ -152,6 +152,7 @@ QueueWorker::Progress QueueWorker::ProcessAvailable() {
   uint32_t budget = queue_->config().size;
   Progress progress = Progress::kIdle;
   queue_->BeginBatch();
+  handler_->BeginBatch();
   for (;;) {
     absl::StatusOr<std::optional<QueueRequest>> request = queue_->Pop(memory);
     if (!request.ok()) {
@@ -165,6 +166,7 @@ QueueWorker::Progress QueueWorker::ProcessAvailable() {
       break;
     }
   }
+  handler_->EndBatch();
   queue_->EndBatch();
   return progress;
 }

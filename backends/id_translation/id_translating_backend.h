@@ -40,6 +40,8 @@ class IdTranslatingBackend : public Backend {
   absl::Status Init(const SessionOptions& options) override;
   void Destroy() override;
   void CancelBlockingRequests() override { inner_->CancelBlockingRequests(); }
+  void BeginBatch() override { inner_->BeginBatch(); }
+  void EndBatch() override { inner_->EndBatch(); }
 
   void Lookup(const RequestContext& ctx, NodeId parent, absl::string_view name,
               Done<Entry> done) override;

@@ -139,6 +139,8 @@ PassthroughBackend::PassthroughBackend(const BackendConfig& config, ScopedFd pro
                                        ScopedFd root_fd, InodeKey root_key,
                                        size_t fd_cache_capacity)
     : config_(config),
+      read_rings_(config.read_rings > 0 ? std::make_shared<ReadRingPool>(config.read_rings)
+                                        : nullptr),
       proc_self_fd_(std::move(proc_self_fd)),
       fd_cache_(fd_cache_capacity),
       mount_fds_(proc_self_fd_.get()),

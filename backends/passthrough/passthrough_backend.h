@@ -41,6 +41,7 @@
 #include "backends/backend.h"
 #include "backends/backend_config.h"
 #include "backends/passthrough/handle_table.h"
+#include "backends/passthrough/read_ring.h"
 #include "backends/passthrough/fd_cache.h"
 #include "backends/passthrough/inode_table.h"
 #include "backends/passthrough/lock_waiter.h"
@@ -66,6 +67,13 @@ class PassthroughBackend : public Backend {
   void Destroy() override;
   // Waiting SETLKW / blocking flock requests get EINTR (CancelLockWaits).
   void CancelBlockingRequests() override { CancelLockWaits(); }
+  // READs of the calling thread go into its io_uring (read_ring.h) until
+  // EndBatch submits and completes them all (when config.read_rings > 0 and
+  // the kernel gave us rings; otherwise each READ is a preadv).
+  void BeginBatch() override;
+  void EndBatch() override;
+  // Rings not taken by a batching thread (tests).
+  size_t free_read_rings() const { return read_rings_ ? read_rings_->available() : 0; }
 
   void Lookup(const RequestContext& ctx, NodeId parent, absl::string_view name,
               Done<Entry> done) override;
@@ -262,7 +270,15 @@ class PassthroughBackend : public Backend {
   absl::StatusOr<Entry> LabelCreated(const RequestContext& ctx, const Inode& dir,
                                      const char* cname, absl::StatusOr<Entry> entry);
 
+  // READ: preadv straight into the guest's buffers (the unbatched path).
+  static absl::StatusOr<size_t> ReadNow(int fd, uint64_t offset, absl::Span<const iovec> dest);
+  // A batched READ's completion (ReadRing::Flush).
+  void FinishBatchedRead(PendingRead& read, ssize_t result);
+
   const BackendConfig config_;
+  // Shared with the threads holding one of its rings (they give it back when
+  // they exit, which may be after this backend is gone).
+  const std::shared_ptr<ReadRingPool> read_rings_;
   const ScopedFd proc_self_fd_;
   // Before inodes_: handle nodes use both until they are destroyed.
   mutable FdCache fd_cache_;

@@ -99,15 +99,46 @@ void PassthroughBackend::Open(const RequestContext& ctx, NodeId node, uint32_t f
   done(result);
 }
 
-void PassthroughBackend::Read(const RequestContext& ctx, NodeId node, HandleId handle,
-                              uint64_t offset, absl::Span<const iovec> dest, Done<size_t> done) {
-  absl::StatusOr<std::shared_ptr<OpenHandle>> h = GetHandle(handle);
-  if (!h.ok()) return done(h.status());
-  // read(2) on a directory fd answers EISDIR.
-  if ((*h)->is_dir) return done(ErrnoStatus(EISDIR, "read"));
-  if (offset > static_cast<uint64_t>(INT64_MAX)) return done(ErrnoStatus(EINVAL, "read offset"));
+namespace {
+
+// The calling thread's READ batch (BeginBatch .. EndBatch) and the ring it
+// holds; the ring goes back to its pool when the thread exits.
+struct ThreadReadBatch {
+  std::shared_ptr<ReadRingPool> pool;
+  std::unique_ptr<ReadRing> ring;
+  const PassthroughBackend* owner = nullptr;  // whose batch is open, if any
+  ~ThreadReadBatch() {
+    if (pool != nullptr) pool->Release(std::move(ring));
+  }
+};
+thread_local ThreadReadBatch tls_read_batch;
+
+}  // namespace
+
+void PassthroughBackend::BeginBatch() {
+  if (read_rings_ == nullptr) return;
+  ThreadReadBatch& batch = tls_read_batch;
+  if (batch.pool != read_rings_) {
+    if (batch.pool != nullptr) batch.pool->Release(std::move(batch.ring));
+    batch.pool = read_rings_;
+    batch.ring = read_rings_->Acquire();
+  }
+  if (batch.ring != nullptr && !batch.ring->broken()) batch.owner = this;
+}
+
+void PassthroughBackend::EndBatch() {
+  ThreadReadBatch& batch = tls_read_batch;
+  if (batch.owner != this) return;
+  batch.owner = nullptr;
+  batch.ring->Flush([this](PendingRead& read, ssize_t result) {
+    FinishBatchedRead(read, result);
+  });
+}
+
+absl::StatusOr<size_t> PassthroughBackend::ReadNow(int fd, uint64_t offset,
+                                                   absl::Span<const iovec> dest) {
   size_t total = 0;
-  // preadv straight into the guest's buffers; at most IOV_MAX per call.
+  // At most IOV_MAX buffers per call.
   while (!dest.empty()) {
     const size_t count = std::min<size_t>(dest.size(), IOV_MAX);
     size_t wanted = 0;
@@ -116,18 +147,59 @@ void PassthroughBackend::Read(const RequestContext& ctx, NodeId node, HandleId h
     if (pos > static_cast<uint64_t>(INT64_MAX)) break;
     ssize_t n;
     do {
-      n = ::preadv((*h)->fd.get(), dest.data(), static_cast<int>(count), static_cast<off_t>(pos));
+      n = ::preadv(fd, dest.data(), static_cast<int>(count), static_cast<off_t>(pos));
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
       if (total > 0) break;  // report what was read, as read(2) does
-      return done(ErrnoFromLastError("preadv"));
+      return ErrnoFromLastError("preadv");
     }
     total += static_cast<size_t>(n);
     if (static_cast<size_t>(n) < wanted) break;  // end of file
     dest.remove_prefix(count);
   }
-  if (!config_.host_page_cache) DropReadPages((*h)->fd.get(), offset, total, (*h)->served_since_sweep);
-  done(total);
+  return total;
+}
+
+void PassthroughBackend::Read(const RequestContext& ctx, NodeId node, HandleId handle,
+                              uint64_t offset, absl::Span<const iovec> dest, Done<size_t> done) {
+  absl::StatusOr<std::shared_ptr<OpenHandle>> h = GetHandle(handle);
+  if (!h.ok()) return done(h.status());
+  // read(2) on a directory fd answers EISDIR.
+  if ((*h)->is_dir) return done(ErrnoStatus(EISDIR, "read"));
+  if (offset > static_cast<uint64_t>(INT64_MAX)) return done(ErrnoStatus(EINVAL, "read offset"));
+  ThreadReadBatch& batch = tls_read_batch;
+  if (batch.owner == this && batch.ring->full()) {
+    // A long burst: complete the reads queued so far and go on batching.
+    batch.ring->Flush([this](PendingRead& read, ssize_t result) {
+      FinishBatchedRead(read, result);
+    });
+  }
+  if (batch.owner == this && batch.ring->CanQueue(dest.size())) {
+    // Straight into the guest's buffers too, completed at EndBatch.
+    const int fd = (*h)->fd.get();
+    PendingRead read;
+    read.handle = *std::move(h);
+    read.offset = offset;
+    read.done = std::move(done);
+    batch.ring->Queue(fd, dest, std::move(read));
+    return;
+  }
+  absl::StatusOr<size_t> total = ReadNow((*h)->fd.get(), offset, dest);
+  if (total.ok() && !config_.host_page_cache) {
+    DropReadPages((*h)->fd.get(), offset, *total, (*h)->served_since_sweep);
+  }
+  done(std::move(total));
+}
+
+void PassthroughBackend::FinishBatchedRead(PendingRead& read, ssize_t result) {
+  if (result < 0) {
+    return read.done(ErrnoStatus(static_cast<int>(-result), "readv (io_uring)"));
+  }
+  const size_t total = static_cast<size_t>(result);
+  if (!config_.host_page_cache) {
+    DropReadPages(read.handle->fd.get(), read.offset, total, read.handle->served_since_sweep);
+  }
+  read.done(total);
 }
 
 void PassthroughBackend::Flush(const RequestContext& ctx, NodeId node, HandleId handle,

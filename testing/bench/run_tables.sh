@@ -7,17 +7,23 @@
 # end); and a verdict on each Performance target of issue 4.
 #
 #   testing/bench/run_tables.sh [OUT.md]      (default /tmp/vfsd-bench-tables.md)
-#   DURATION=3s WARMUP=100 testing/bench/run_tables.sh
+#   DURATION=2s WARMUP=100 REPS=3 testing/bench/run_tables.sh
+#
+# Each configuration runs REPS times (default 3; vfsd and the reference back
+# to back in each): every cell is the median of the runs, and each ratio the
+# median of the per-run ratios with its range, because single runs on a
+# shared VM swing by ±50 %.
 #
 # Builds with ./bazelw, then copies the binaries to a private directory so a
 # concurrent rebuild cannot swap them mid-run. Raw results (JSON, full tool
 # output) are kept next to the copies; the path is printed at the end.
-# Takes about 10 minutes with the default 3 s per run.
+# Takes about 20 minutes with the defaults (2 s per run, 3 runs).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 OUT="${1:-/tmp/vfsd-bench-tables.md}"
-DURATION="${DURATION:-3s}"
+DURATION="${DURATION:-2s}"
+REPS="${REPS:-3}"
 WARMUP="${WARMUP:-100}"
 
 ./bazelw build //daemon:vfsd //testing/bench:vfsd_bench //testing/bench:memcpy_baseline
@@ -49,10 +55,14 @@ run_config() {  # queues descriptors
   local q="$1" d="$2" name="q$1_$2"
   echo "=== $q request queue(s), $d descriptors (load $(load))" >&2
   echo "$(load)" >"$BIN/$name.load_before"
-  "$BIN/vfsd_bench" --vfsd="$BIN/vfsd" --reference --workloads=all \
-      --queue-depths=1,16 --cache=auto --queues="$q" --descriptors="$d" \
-      --duration="$DURATION" --warmup-ops="$WARMUP" --json="$BIN/$name.json" \
-      >"$BIN/$name.out" 2>"$BIN/$name.err" || echo "vfsd_bench exited $?" >>"$BIN/$name.err"
+  local r
+  for r in $(seq "$REPS"); do
+    "$BIN/vfsd_bench" --vfsd="$BIN/vfsd" --reference --workloads=all \
+        --queue-depths=1,16 --cache=auto --queues="$q" --descriptors="$d" \
+        --duration="$DURATION" --warmup-ops="$WARMUP" --json="$BIN/$name.r$r.json" \
+        >"$BIN/$name.r$r.out" 2>"$BIN/$name.r$r.err" ||
+      echo "vfsd_bench exited $?" >>"$BIN/$name.r$r.err"
+  done
   echo "$(load)" >"$BIN/$name.load_after"
 }
 
@@ -64,9 +74,9 @@ run_config 2 indirect
 memcpy_run end
 END="$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 
-python3 - "$BIN" "$OUT" "$START" "$END" "$LOAD_START" "$COMMIT" "$DURATION" "$WARMUP" <<'PY'
-import json, os, sys, platform, subprocess
-bin_dir, out, start, end, load_start, commit, duration, warmup = sys.argv[1:9]
+python3 - "$BIN" "$OUT" "$START" "$END" "$LOAD_START" "$COMMIT" "$DURATION" "$WARMUP" "$REPS" <<'PY'
+import glob, json, os, sys, platform, statistics, subprocess
+bin_dir, out, start, end, load_start, commit, duration, warmup, reps = sys.argv[1:10]
 
 def cpu_model():
     for line in open('/proc/cpuinfo'):
@@ -77,19 +87,36 @@ def cpu_model():
 def fmt(v, digits=0):
     return 'n/a' if v is None else f'{v:,.{digits}f}'.replace(',', '')
 
-def ratio(a, b):
-    return None if not a or not b else a / b
-
 configs = [(1, 'split'), (1, 'indirect'), (2, 'split'), (2, 'indirect')]
-results = {}
+# (q, d, workload, qd, daemon) -> the run's row, per repetition.
+runs = {}
 for q, d in configs:
-    path = os.path.join(bin_dir, f'q{q}_{d}.json')
-    rows = json.load(open(path)) if os.path.exists(path) else []
-    for r in rows:
-        results[(q, d, r['workload'], r['queue_depth'], r['daemon'])] = r
+    for path in sorted(glob.glob(os.path.join(bin_dir, f'q{q}_{d}.r*.json'))):
+        rep = path.rsplit('.r', 1)[1].split('.')[0]
+        for r in json.load(open(path)):
+            runs.setdefault((q, d, r['workload'], r['queue_depth'], r['daemon']), {})[rep] = r
+
+def ok(r):
+    return r is not None and not r.get('error') and not r.get('not_applicable')
+
+# One row per cell: the median of the good runs; an error in any run shows.
+results = {}
+for key, by_rep in runs.items():
+    rows = list(by_rep.values())
+    good = [r for r in rows if ok(r)]
+    if not good:
+        results[key] = rows[0]
+        continue
+    merged = dict(good[0])
+    for k in ('ops_per_second', 'ops_per_cpu_second', 'p50_us', 'p99_us'):
+        merged[k] = statistics.median(r[k] for r in good)
+    bad = [r for r in rows if r.get('error')]
+    if bad:
+        merged['error'] = bad[0]['error']
+    results[key] = merged
 
 def value(r, key):
-    if r is None or r.get('error') or r.get('not_applicable'):
+    if not ok(r):
         return None
     return r.get(key)
 
@@ -102,13 +129,43 @@ def cell(r, key, digits=0):
         return 'FAILED'
     return fmt(r.get(key), digits)
 
+def ratio(a, b):
+    return None if not a or not b else a / b
+
+def run_ratios(q, d, wl, qd, key):
+    """The per-repetition vfsd/reference ratios of one cell."""
+    v = runs.get((q, d, wl, qd, 'vfsd'), {})
+    r = runs.get((q, d, wl, qd, 'virtiofsd'), {})
+    out = []
+    for rep in v:
+        if ok(v[rep]) and ok(r.get(rep)):
+            x = ratio(v[rep].get(key), r[rep].get(key))
+            if x is not None:
+                out.append(x)
+    return out
+
+def med_ratio(q, d, wl, qd, key):
+    xs = run_ratios(q, d, wl, qd, key)
+    return statistics.median(xs) if xs else None
+
+def ratio_cell(q, d, wl, qd, key):
+    xs = run_ratios(q, d, wl, qd, key)
+    if not xs:
+        return 'n/a'
+    m = statistics.median(xs)
+    if len(xs) == 1:
+        return f'{m:.2f}×'
+    return f'{m:.2f}× ({min(xs):.2f}–{max(xs):.2f})'
+
 workloads = sorted({k[2] for k in results})
 spreads = [float(x) for x in open(os.path.join(bin_dir, 'memcpy_spread.txt')).read().split() if x]
 memcpy_spread = sum(spreads) / len(spreads) if spreads else None
 
 lines = []
 w = lines.append
-w(f'Run {start} → {end}; commit {commit}; `--duration={duration} --warmup-ops={warmup}`.')
+w(f'Run {start} → {end}; commit {commit}; `--duration={duration} --warmup-ops={warmup}`, '
+  f'{reps} runs per configuration: each cell is the median of the runs, each ratio the median '
+  f'of the per-run ratios (range in brackets).')
 w('')
 w(f'* Machine: `nproc` {os.cpu_count()}, {cpu_model()}, Linux {platform.release()}.')
 w(f'* Load average (1/5/15 min) at the start: {load_start}; per table below.')
@@ -134,13 +191,11 @@ for q, d in configs:
             r = results.get((q, d, wl, qd, 'virtiofsd'))
             if v is None and r is None:
                 continue
-            rs = ratio(value(v, 'ops_per_second'), value(r, 'ops_per_second'))
-            rc = ratio(value(v, 'ops_per_cpu_second'), value(r, 'ops_per_cpu_second'))
             lat = lambda x: (f"{cell(x, 'p50_us')} / {cell(x, 'p99_us')}"
                              if value(x, 'p50_us') is not None else cell(x, 'p50_us'))
             w(f"| {wl} | {qd} | {cell(v, 'ops_per_second')} | {cell(r, 'ops_per_second')} | "
-              f"{fmt(rs, 2) + '×' if rs else 'n/a'} | {cell(v, 'ops_per_cpu_second')} | "
-              f"{cell(r, 'ops_per_cpu_second')} | {fmt(rc, 2) + '×' if rc else 'n/a'} | "
+              f"{ratio_cell(q, d, wl, qd, 'ops_per_second')} | {cell(v, 'ops_per_cpu_second')} | "
+              f"{cell(r, 'ops_per_cpu_second')} | {ratio_cell(q, d, wl, qd, 'ops_per_cpu_second')} | "
               f"{lat(v)} | {lat(r)} |")
     w('')
     errs = [x for x in (results.get((q, d, wl, qd, dm)) for wl in workloads for qd in (1, 16)
@@ -165,10 +220,8 @@ w('|---|---|---|---|---|')
 small = ['getattr', 'lookup', 'read4k', 'write4k', 'create']
 for d in ('split', 'indirect'):
     for wl in small + ['readdir1000', 'readdir1000-noplus']:
-        v = results.get((1, d, wl, 16, 'vfsd'))
-        r = results.get((1, d, wl, 16, 'virtiofsd'))
-        rs = ratio(value(v, 'ops_per_second'), value(r, 'ops_per_second'))
-        rc = ratio(value(v, 'ops_per_cpu_second'), value(r, 'ops_per_cpu_second'))
+        rs = med_ratio(1, d, wl, 16, 'ops_per_second')
+        rc = med_ratio(1, d, wl, 16, 'ops_per_cpu_second')
         if wl in small:
             need_s, need_c, what = 1.5, 2.0, '≥1.5× ops/s and ≥2× ops/CPU-s'
         else:
