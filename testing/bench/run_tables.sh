@@ -26,10 +26,11 @@ DURATION="${DURATION:-2s}"
 REPS="${REPS:-3}"
 WARMUP="${WARMUP:-100}"
 
-./bazelw build //daemon:vfsd //testing/bench:vfsd_bench //testing/bench:memcpy_baseline
+./bazelw build //daemon:vfsd //testing/bench:vfsd_bench //testing/bench:memcpy_baseline \
+    //testing/bench:syscall_cost
 BIN="$(mktemp -d /tmp/vfsd-bench-run-XXXXXX)"
 cp bazel-bin/daemon/vfsd bazel-bin/testing/bench/vfsd_bench \
-   bazel-bin/testing/bench/memcpy_baseline "$BIN/"
+   bazel-bin/testing/bench/memcpy_baseline bazel-bin/testing/bench/syscall_cost "$BIN/"
 COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if ! git diff --quiet HEAD -- 2>/dev/null; then COMMIT="$COMMIT (+ uncommitted changes)"; fi
 
@@ -45,6 +46,7 @@ memcpy_run() {  # label
   echo "$spread" >>"$BIN/memcpy_spread.txt"
 }
 
+(cd "$BIN" && ./syscall_cost) >"$BIN/syscall_cost.txt" 2>&1 || true
 : >"$BIN/memcpy.md"
 : >"$BIN/memcpy_spread.txt"
 START="$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
@@ -205,6 +207,14 @@ for q, d in configs:
     if errs:
         w('')
 
+w('### System call costs (`syscall_cost`, ns per call)')
+w('')
+w('The floor under each request: GETATTR is one statx, READ one preadv (or its share of a')
+w('batched io_uring_enter), WRITE one pwritev, whatever the daemon.')
+w('')
+for line in open(os.path.join(bin_dir, 'syscall_cost.txt')).read().splitlines():
+    w(f'* {line}')
+w('')
 w('### memcpy baseline (128 KiB)')
 w('')
 w('| when | load | same buffers (cache-hot) GB/s | 64 MiB source → 16 rotating buffers GB/s |')
