@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "protocol/fuse_request_pool.h"
 
@@ -34,6 +35,34 @@ struct PendingRequest {
 };
 static_assert(sizeof(PendingRequest) == sizeof(QueueRequest), "Blocks' size");
 
+namespace {
+// Pool tasks of the calling queue worker's open batch (BeginBatch to
+// EndBatch); per thread because one handler serves every queue's worker.
+struct WorkerSubmissions {
+  bool open = false;
+  std::vector<ThreadPool::Task> tasks;
+};
+thread_local WorkerSubmissions worker_submissions;
+}  // namespace
+
+void FuseRequestHandler::BeginBatch() {
+  if (pool_ == nullptr) {
+    session_.BeginBatch();
+    return;
+  }
+  worker_submissions.open = true;
+}
+
+void FuseRequestHandler::EndBatch() {
+  if (pool_ == nullptr) {
+    session_.EndBatch();
+    return;
+  }
+  worker_submissions.open = false;
+  pool_->SubmitAll(absl::MakeSpan(worker_submissions.tasks));
+  worker_submissions.tasks.clear();  // keeps its capacity: no allocation per batch
+}
+
 void FuseRequestHandler::HandleRequest(QueueRequest request) {
   auto pending = std::make_unique<PendingRequest>(std::move(request));
   if (pool_ == nullptr) {
@@ -41,7 +70,14 @@ void FuseRequestHandler::HandleRequest(QueueRequest request) {
     return;
   }
   // Two pointers: the task stays inside AnyInvocable's inline storage.
-  pool_->Submit([this, pending = std::move(pending)]() mutable { Serve(std::move(pending)); });
+  ThreadPool::Task task = [this, pending = std::move(pending)]() mutable {
+    Serve(std::move(pending));
+  };
+  if (worker_submissions.open) {
+    worker_submissions.tasks.push_back(std::move(task));
+  } else {
+    pool_->Submit(std::move(task));
+  }
 }
 
 void FuseRequestHandler::Serve(std::unique_ptr<PendingRequest> pending) {

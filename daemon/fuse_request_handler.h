@@ -22,13 +22,12 @@ class FuseRequestHandler : public RequestHandler {
 
   void HandleRequest(QueueRequest request) override;
   void CancelBlockedRequests() override { session_.CancelBlockingRequests(); }
-  // Only requests run inline are bracketed: pool threads have no batches.
-  void BeginBatch() override {
-    if (pool_ == nullptr) session_.BeginBatch();
-  }
-  void EndBatch() override {
-    if (pool_ == nullptr) session_.EndBatch();
-  }
+  // Inline: the session (and backend) batch the worker's requests. With a
+  // pool: the batch's requests go to the pool together at EndBatch (one
+  // lock, one wake-up per worker needed), so the pool's workers can take
+  // shares of them (ThreadPool).
+  void BeginBatch() override;
+  void EndBatch() override;
 
  private:
   void Serve(std::unique_ptr<PendingRequest> pending);

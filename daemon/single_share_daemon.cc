@@ -28,6 +28,7 @@
 #include "glog/logging.h"
 #include "protocol/cache_policy.h"
 #include "protocol/fuse_session.h"
+#include "transport/completion_batch.h"
 #include "transport/vhost_user_listener.h"
 #include "transport/vhost_user_server.h"
 
@@ -247,7 +248,14 @@ absl::Status RunSingleShareDaemon(const DaemonOptions& options) {
   absl::Status served;
   {
     std::optional<ThreadPool> pool;
-    if (options.thread_pool_size > 0) pool.emplace(options.thread_pool_size);
+    if (options.thread_pool_size > 0) {
+      // A pool worker's share of requests replies with one used-ring
+      // publication and at most one interrupt per queue.
+      pool.emplace(options.thread_pool_size, [](absl::FunctionRef<void()> run_tasks) {
+        CompletionBatch batch;
+        run_tasks();
+      });
+    }
     FuseRequestHandler handler(session, pool ? &*pool : nullptr);
     VhostUserDeviceOptions device_options;
     device_options.num_request_queues = options.max_request_queues;

@@ -2,7 +2,9 @@
 
 #include <atomic>
 #include <set>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -35,6 +37,63 @@ TEST(ThreadPoolTest, UsesSeveralThreads) {
     }
   }
   EXPECT_EQ(ids.size(), 2u);
+}
+
+TEST(ThreadPoolTest, SubmitAllRunsEveryTaskOnce) {
+  std::atomic<int> count{0};
+  {
+    ThreadPool pool(3);
+    std::vector<ThreadPool::Task> tasks;
+    for (int i = 0; i < 100; ++i) tasks.push_back([&count] { count.fetch_add(1); });
+    pool.SubmitAll(absl::MakeSpan(tasks));
+    pool.SubmitAll({});  // nothing to do
+  }
+  EXPECT_EQ(count.load(), 100);
+}
+
+TEST(ThreadPoolTest, WorkersTakeEvenBoundedSharesInsideTheScope) {
+  std::mutex mu;
+  std::vector<int> shares;  // tasks run per scope
+  std::atomic<bool> release{false};
+  std::atomic<int> scopes_open{0};
+  thread_local int in_scope = -1;
+  {
+    ThreadPool pool(2, [&](absl::FunctionRef<void()> run_tasks) {
+      in_scope = 0;
+      scopes_open.fetch_add(1);
+      run_tasks();
+      std::lock_guard<std::mutex> lock(mu);
+      shares.push_back(in_scope);
+      in_scope = -1;
+    });
+    // Both workers are held by one task each, so the 20 tasks queued next
+    // are all waiting when the workers come back for more.
+    for (int i = 0; i < 2; ++i) {
+      pool.Submit([&] {
+        ++in_scope;
+        while (!release.load()) std::this_thread::yield();
+      });
+    }
+    while (scopes_open.load() < 2) std::this_thread::yield();
+    std::vector<ThreadPool::Task> tasks;
+    for (int i = 0; i < 20; ++i) {
+      tasks.push_back([] {
+        ASSERT_GE(in_scope, 0) << "task ran outside the scope";
+        ++in_scope;
+      });
+    }
+    pool.SubmitAll(absl::MakeSpan(tasks));
+    release.store(true);
+  }
+  int total = 0;
+  for (int share : shares) {
+    EXPECT_GE(share, 1);
+    EXPECT_LE(share, static_cast<int>(ThreadPool::kMaxShare));
+    total += share;
+  }
+  EXPECT_EQ(total, 22);
+  // 20 waiting tasks on 2 workers: shares of up to 8, not one at a time.
+  EXPECT_LE(shares.size(), 8u);
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ TSAN_TARGETS=(
   //testing:fake_vmm_test //testing:fuse_client_test
   //backends/passthrough:lock_waiter_test //backends/passthrough:passthrough_lock_test
   //backends/passthrough:passthrough_concurrency_test //backends/passthrough:fd_cache_test
-  //backends/passthrough:passthrough_read_batch_test
+  //backends/passthrough:passthrough_read_batch_test //daemon:fuse_request_handler_alloc_test
 )
 
 # One output base per checkout and sanitizer (an output base serves one workspace).

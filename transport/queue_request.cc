@@ -1,5 +1,7 @@
 #include "transport/queue_request.h"
 
+#include "transport/completion_batch.h"
+
 #include <algorithm>
 #include <utility>
 
@@ -24,9 +26,14 @@ void QueueRequest::Complete(uint32_t bytes_written) {
   if (queue_ == nullptr) return;
   const uint32_t len =
       static_cast<uint32_t>(std::min<uint64_t>(bytes_written, chain_.writable_bytes));
-  queue_->Push(chain_.head, len);
-  queue_.reset();
-  memory_.reset();  // after Push: the used ring write is done
+  if (CompletionBatch* batch = CompletionBatch::Current()) {
+    queue_->PushDeferred(chain_.head, len);
+    batch->Add(std::move(queue_));  // published when the batch ends
+  } else {
+    queue_->Push(chain_.head, len);
+    queue_.reset();
+  }
+  memory_.reset();  // after the push: the used ring write is done
 }
 
 }  // namespace vfsd

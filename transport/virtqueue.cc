@@ -213,10 +213,36 @@ void Virtqueue::Push(uint16_t head, uint32_t len) {
   SignalEventFd(to_signal);
 }
 
+void Virtqueue::PushDeferred(uint16_t head, uint32_t len) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint8_t* elem = used_ + kUsedRingOffset + 8u * (used_idx_ & (config_.size - 1));
+  StoreU32(elem, head);
+  StoreU32(elem + 4, len);
+  ++used_idx_;
+  publish_pending_ = true;
+  ++deferred_;
+}
+
+void Virtqueue::PublishDeferred() {
+  SharedEventFd to_signal;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!in_batch_ && publish_pending_) to_signal = PublishUsedLocked();
+  }
+  SignalEventFd(to_signal);
+}
+
 SharedEventFd Virtqueue::PublishUsedLocked() {
   publish_pending_ = false;
   // Release: the used elements are visible before the index that covers them.
   StoreU16(used_ + kUsedIdxOffset, used_idx_, __ATOMIC_RELEASE);
+  if (deferred_ != 0) {
+    // Deferred chains are done only now that the guest can see them.
+    if (in_flight_.fetch_sub(deferred_, std::memory_order_acq_rel) == deferred_) {
+      idle_cv_.notify_all();
+    }
+    deferred_ = 0;
+  }
   // The idx store must be visible before we read the guest's suppression
   // state; otherwise guest and device can each think the other will act.
   std::atomic_thread_fence(std::memory_order_seq_cst);

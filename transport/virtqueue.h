@@ -77,6 +77,14 @@ class Virtqueue : public std::enable_shared_from_this<Virtqueue> {
   // --- any thread ---------------------------------------------------------
   // Returns one chain to the guest.
   void Push(uint16_t head, uint32_t len);
+  // Writes the used element but leaves publishing it (and the interrupt) to
+  // PublishDeferred() or any earlier publication; the chain counts as in
+  // flight until then, so WaitIdle() never returns with it unpublished.
+  // For CompletionBatch.
+  void PushDeferred(uint16_t head, uint32_t len);
+  // Publishes deferred used elements, unless the worker's batch is open (its
+  // EndBatch publishes them).
+  void PublishDeferred();
   void SetCallFd(SharedEventFd fd);
   void SetErrFd(SharedEventFd fd);
   bool broken() const { return broken_.load(std::memory_order_acquire); }
@@ -112,6 +120,7 @@ class Virtqueue : public std::enable_shared_from_this<Virtqueue> {
   bool signalled_used_valid_ = false;
   bool in_batch_ = false;
   bool publish_pending_ = false;
+  uint32_t deferred_ = 0;            // PushDeferred elements not yet published
   SharedEventFd call_fd_;
   SharedEventFd err_fd_;
 };
