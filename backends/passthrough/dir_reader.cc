@@ -53,11 +53,11 @@ std::shared_ptr<DirReader> DirReader::Acquire(int dir_fd) {
       pool.free.pop_back();
     }
   }
-  if (reader == nullptr) {
-    reader = std::make_unique<DirReader>(dir_fd);
-  } else {
-    reader->Reset(dir_fd);
-  }
+  if (reader == nullptr) reader = std::make_unique<DirReader>(dir_fd);
+  reader->Reset(dir_fd);
+  // A fresh fd is at the start: the first READDIR (offset 0) needs no lseek,
+  // which on a hashed ext4 directory would also drop the kernel's readdir state.
+  reader->positioned_ = true;
   return std::shared_ptr<DirReader>(reader.release(), [](DirReader* r) {
     std::unique_ptr<DirReader> owned(r);
     ReaderPool& pool = Pool();

@@ -55,6 +55,8 @@ class DirReader {
   // memory the allocator has often just given back to the kernel, so every
   // getdents64 into it page-faulted (measured: ~9 % of a readdir-heavy
   // daemon's CPU). Recycled buffers stay mapped.
+  // `dir_fd` must be freshly opened and unread: the reader starts at offset
+  // 0 without a seek (IsAt(0) is true).
   static std::shared_ptr<DirReader> Acquire(int dir_fd);
 
   // Positions the directory stream at `offset` (0 = the start, otherwise a

@@ -189,6 +189,22 @@ TEST_F(DirReaderTest, PooledReaderStartsFreshOnItsNewFd) {
   EXPECT_EQ(names, (std::set<std::string>{".", ".."}));
 }
 
+TEST_F(DirReaderTest, AcquiredReaderStartsAtZeroWithoutASeek) {
+  MakeFiles(30);
+  ScopedFd fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(fd.valid());
+  std::shared_ptr<DirReader> reader = DirReader::Acquire(fd.get());
+  EXPECT_TRUE(reader->IsAt(0));
+  std::set<std::string> names;
+  while (true) {
+    auto entry = reader->Next();
+    ASSERT_TRUE(entry.ok());
+    if (!entry->has_value()) break;
+    names.insert(std::string((*entry)->name));
+  }
+  EXPECT_EQ(names.size(), 32u);  // 30 files, "." and ".."
+}
+
 TEST_F(DirReaderTest, NotADirectory) {
   MakeFiles(1);
   ScopedFd fd(::open(absl::StrCat(dir_, "/f0").c_str(), O_RDONLY | O_CLOEXEC));

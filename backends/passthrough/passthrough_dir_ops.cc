@@ -55,14 +55,14 @@ void PassthroughBackend::ReadDir(const RequestContext& ctx, NodeId node, HandleI
   }
   OpenHandle& dir_handle = **h;
   std::lock_guard<std::mutex> lock(dir_handle.dir_mu);
-  if (dir_handle.dir_reader == nullptr) {
-    dir_handle.dir_reader = DirReader::Acquire(dir_handle.fd.get());
-  }
+  const bool first_read = dir_handle.dir_reader == nullptr;
+  if (first_read) dir_handle.dir_reader = DirReader::Acquire(dir_handle.fd.get());
   DirReader& reader = *dir_handle.dir_reader;
   // Resume without lseek when the guest continues where the last reply
-  // stopped (the common case: see dir_reader.h). Offset 0 always seeks, so a
-  // rewinddir() sees entries created since the handle was opened.
-  if (offset == 0 || !reader.IsAt(offset)) {
+  // stopped (the common case: see dir_reader.h). Offset 0 seeks unless
+  // nothing was read yet, so a rewinddir() sees entries created since the
+  // handle was opened.
+  if ((offset == 0 && !first_read) || !reader.IsAt(offset)) {
     if (absl::Status status = reader.Seek(offset); !status.ok()) return done(status);
   }
   bool added_any = false;

@@ -164,6 +164,18 @@ TEST_F(PassthroughDirOpsTest, RewindToZeroSeesEntriesCreatedSince) {
   EXPECT_TRUE(fs_->ReleaseDir(dir_, h).ok());
 }
 
+TEST_F(PassthroughDirOpsTest, FirstReadSeesEntriesCreatedAfterOpenDir) {
+  MakeFiles(20);
+  const HandleId h = OpenDir();
+  MakeFile("created-after-opendir");
+  ASSERT_EQ(::unlink(HostPath("d/file-3").c_str()), 0);
+  const std::multiset<std::string> names = Names(ReadToEnd(h, 0));
+  EXPECT_EQ(names.size(), 22u);
+  EXPECT_EQ(names.count("created-after-opendir"), 1u);
+  EXPECT_EQ(names.count("file-3"), 0u);
+  EXPECT_TRUE(fs_->ReleaseDir(dir_, h).ok());
+}
+
 TEST_F(PassthroughDirOpsTest, EntriesAddedAndRemovedBetweenPages) {
   MakeFiles(300);
   const HandleId h = OpenDir();

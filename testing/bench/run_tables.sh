@@ -3,8 +3,10 @@
 # vfsd (default namespace sandbox + seccomp, via --vfsd=) side by side with
 # the reference /usr/lib/qemu/virtiofsd (--reference), every workload at
 # queue depth 1 and 16, with 1 and 2 request queues, split and indirect
-# descriptors, cache=auto; the memcpy baseline (three times: start, middle,
-# end); and a verdict on each Performance target of issue 4.
+# descriptors, cache=auto; once more with --thread-pool-size=4 on both
+# daemons (the Cloud Hypervisor guide's command line); the memcpy baseline
+# (three times: start, middle, end); and a verdict on each Performance
+# target of issue 4.
 #
 #   testing/bench/run_tables.sh [OUT.md]      (default /tmp/vfsd-bench-tables.md)
 #   DURATION=2s WARMUP=100 REPS=3 testing/bench/run_tables.sh
@@ -53,13 +55,21 @@ START="$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 LOAD_START="$(load)"
 memcpy_run start
 
-run_config() {  # queues descriptors
-  local q="$1" d="$2" name="q$1_$2"
-  echo "=== $q request queue(s), $d descriptors (load $(load))" >&2
+run_config() {  # queues descriptors [pool threads]
+  local q="$1" d="$2" pool="${3:-0}" name="q$1_$2"
+  local daemons=(--vfsd="$BIN/vfsd" --reference)
+  if [ "$pool" != 0 ]; then
+    name="${name}_pool$pool"
+    daemons=(
+      --daemon="vfsd:$BIN/vfsd --socket-path={socket} --shared-dir={dir} --cache={cache} --log-level=warn --thread-pool-size=$pool"
+      --daemon="virtiofsd:/usr/lib/qemu/virtiofsd --socket-path={socket} -o source={dir} -o cache={qemu_cache} -o sandbox=chroot --thread-pool-size=$pool"
+    )
+  fi
+  echo "=== $q request queue(s), $d descriptors, thread pool $pool (load $(load))" >&2
   echo "$(load)" >"$BIN/$name.load_before"
   local r
   for r in $(seq "$REPS"); do
-    "$BIN/vfsd_bench" --vfsd="$BIN/vfsd" --reference --workloads=all \
+    "$BIN/vfsd_bench" "${daemons[@]}" --workloads=all \
         --queue-depths=1,16 --cache=auto --queues="$q" --descriptors="$d" \
         --duration="$DURATION" --warmup-ops="$WARMUP" --json="$BIN/$name.r$r.json" \
         >"$BIN/$name.r$r.out" 2>"$BIN/$name.r$r.err" ||
@@ -73,6 +83,7 @@ run_config 1 indirect
 memcpy_run middle
 run_config 2 split
 run_config 2 indirect
+run_config 1 split 4
 memcpy_run end
 END="$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 
@@ -89,11 +100,19 @@ def cpu_model():
 def fmt(v, digits=0):
     return 'n/a' if v is None else f'{v:,.{digits}f}'.replace(',', '')
 
-configs = [(1, 'split'), (1, 'indirect'), (2, 'split'), (2, 'indirect')]
+# (queues, descriptors as keyed below, thread pool size); the pool run is
+# keyed by descriptors 'split+pool4' so the helpers below stay two-keyed.
+configs = [(1, 'split', 0), (1, 'indirect', 0), (2, 'split', 0), (2, 'indirect', 0),
+           (1, 'split', 4)]
+def key_d(d, pool):
+    return d if pool == 0 else f'{d}+pool{pool}'
+def file_name(q, d, pool):
+    return f'q{q}_{d}' + (f'_pool{pool}' if pool else '')
 # (q, d, workload, qd, daemon) -> the run's row, per repetition.
 runs = {}
-for q, d in configs:
-    for path in sorted(glob.glob(os.path.join(bin_dir, f'q{q}_{d}.r*.json'))):
+for q, d0, pool in configs:
+    d = key_d(d0, pool)
+    for path in sorted(glob.glob(os.path.join(bin_dir, file_name(q, d0, pool) + '.r*.json'))):
         rep = path.rsplit('.r', 1)[1].split('.')[0]
         for r in json.load(open(path)):
             runs.setdefault((q, d, r['workload'], r['queue_depth'], r['daemon']), {})[rep] = r
@@ -176,14 +195,17 @@ w('* vfsd: `--vfsd=` (default `--sandbox=namespace --seccomp=kill`); reference: 
 w('* Ratio = vfsd ÷ reference. The reference serves one request queue only '
   '(`GET_QUEUE_NUM` = 2: hiprio + 1), so its 2-queue cells are n/a.')
 w('')
-for q, d in configs:
-    name = f'q{q}_{d}'
+for q, d0, pool in configs:
+    d = key_d(d0, pool)
+    name = file_name(q, d0, pool)
     try:
         lb = open(os.path.join(bin_dir, name + '.load_before')).read().strip()
         la = open(os.path.join(bin_dir, name + '.load_after')).read().strip()
     except OSError:
         lb = la = '?'
-    w(f'### {q} request queue{"s" if q > 1 else ""}, {d} descriptors (load {lb} → {la})')
+    pool_note = f', `--thread-pool-size={pool}` on both daemons' if pool else ''
+    w(f'### {q} request queue{"s" if q > 1 else ""}, {d0} descriptors{pool_note} '
+      f'(load {lb} → {la})')
     w('')
     w('| workload | QD | vfsd ops/s | ref ops/s | ops/s ratio | vfsd ops/CPU-s | ref ops/CPU-s | ops/CPU-s ratio | vfsd p50/p99 µs | ref p50/p99 µs |')
     w('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
@@ -228,7 +250,7 @@ w('')
 w('| target | descriptors | workload | measured | met |')
 w('|---|---|---|---|---|')
 small = ['getattr', 'lookup', 'read4k', 'write4k', 'create']
-for d in ('split', 'indirect'):
+for d in ('split', 'indirect', 'split+pool4'):
     for wl in small + ['readdir1000', 'readdir1000-noplus']:
         rs = med_ratio(1, d, wl, 16, 'ops_per_second')
         rc = med_ratio(1, d, wl, 16, 'ops_per_cpu_second')
