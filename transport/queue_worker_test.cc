@@ -152,6 +152,10 @@ TEST_F(QueueWorkerTest, WithoutPollingOnlyAKickWakesTheWorker) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   EXPECT_EQ(ring_.AvailEvent(), 1);
+  // After writing avail_event the worker checks the ring once more (a chain
+  // added now would rightly be served without a kick); give it time to get
+  // past that check and into poll().
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
   AddRequest();  // no kick
   EXPECT_FALSE(WaitServed(2, std::chrono::milliseconds(100)));
   Kick();
