@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -182,9 +183,13 @@ absl::Status RunSingleShareDaemon(const DaemonOptions& options) {
     backend_config.allow_direct_io = options.allow_direct_io;
     backend_config.host_page_cache = *cache_mode != CacheMode::kNever;
     backend_config.posix_acl = options.posix_acl;
-    // One ring per request queue worker; pool threads never batch.
+    // One ring per thread that runs requests in batches: each request queue
+    // worker, or each pool thread (its share of a wake is its batch).
     backend_config.read_rings =
-        options.io_uring && options.thread_pool_size == 0 ? options.max_request_queues : 0;
+        !options.io_uring ? 0
+        : options.thread_pool_size == 0 ? options.max_request_queues
+                                        // threads beyond the rings read with preadv
+                                        : std::min<uint32_t>(options.thread_pool_size, 64);
     backend_config.security_label = options.security_label;
     backend_config.preserve_noatime = options.preserve_noatime;
     backend_config.announce_submounts = options.announce_submounts;
@@ -249,11 +254,15 @@ absl::Status RunSingleShareDaemon(const DaemonOptions& options) {
   {
     std::optional<ThreadPool> pool;
     if (options.thread_pool_size > 0) {
-      // A pool worker's share of requests replies with one used-ring
-      // publication and at most one interrupt per queue.
-      pool.emplace(options.thread_pool_size, [](absl::FunctionRef<void()> run_tasks) {
+      // A pool worker's share of requests is a batch: the backend may hold
+      // completions back until its end (READs: one io_uring_enter), and the
+      // replies go out with one used-ring publication and at most one
+      // interrupt per queue.
+      pool.emplace(options.thread_pool_size, [&session](absl::FunctionRef<void()> run_tasks) {
         CompletionBatch batch;
+        session.BeginBatch();
         run_tasks();
+        session.EndBatch();
       });
     }
     FuseRequestHandler handler(session, pool ? &*pool : nullptr);

@@ -8,6 +8,8 @@
 # "done" line, a failed guest script, or a host-side post-check.
 #
 # Usage: guest_check_test.sh --suite=posix|integrity|escape|build [--daemon=SPEC]
+#                             [--vfsd-flags="FLAGS"]  (more vfsd flags, e.g. the
+#                             Cloud Hypervisor guide's --thread-pool-size=4)
 # A suite is guest_SUITE_check.sh (guest side), guest_SUITE_host.sh (host
 # side: suite_prepare, suite_during_boot, suite_verify; may add --add files
 # to `adds` and run_guest.sh flags to `suite_guest_args`, e.g. --hostroot)
@@ -21,13 +23,14 @@ set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 t_start=$(date +%s.%N)
-suite="" daemon_spec="${VFSD_GUEST_DAEMON:-vfsd}"
+suite="" daemon_spec="${VFSD_GUEST_DAEMON:-vfsd}" vfsd_flags=""
 fail() { echo "FAIL: $*" >&2; exit 1; }
 for arg in "$@"; do
   case "$arg" in
     --suite=*) suite="${arg#--suite=}" ;;
     --daemon=*) daemon_spec="${arg#--daemon=}" ;;
-    *) fail "unknown argument '$arg' (--suite=NAME [--daemon=SPEC])" ;;
+    --vfsd-flags=*) vfsd_flags="${arg#--vfsd-flags=}" ;;
+    *) fail "unknown argument '$arg' (--suite=NAME [--daemon=SPEC] [--vfsd-flags=FLAGS])" ;;
   esac
 done
 case "$suite" in posix|integrity|escape|build) ;; *) fail "--suite must be posix, integrity, escape or build" ;; esac
@@ -71,7 +74,9 @@ trap 'exit 1' INT TERM HUP
 # vfsd with its default sandbox (namespace + pivot_root) and seccomp filter.
 # shellcheck source=daemon_command.sh
 . "$here/daemon_command.sh"
-daemon_command "$daemon_spec" "$SOCK" "$SHARE" "--xattr" "-o xattr -o posix_lock -o flock"
+# Later flags win, so --vfsd-flags may override --cache=auto.
+daemon_command "$daemon_spec" "$SOCK" "$SHARE" "--xattr $vfsd_flags" \
+  "-o xattr -o posix_lock -o flock"
 note "daemon: ${daemon_cmd[*]}"
 
 # --- the suite's programs and host-side preparation ---------------------------
