@@ -254,6 +254,10 @@ const std::vector<FlagSpec>& FlagTable() {
                &DaemonOptions::killpriv_v2),
       BoolFlag("no-killpriv-v2", "the guest kernel clears setuid/setgid itself (the default)",
                &DaemonOptions::killpriv_v2, false),
+      BoolFlag("allow-mmap",
+               "let Linux 6.6+ guests mmap files shared with --cache=never "
+               "(FUSE_DIRECT_IO_ALLOW_MMAP; default: off, mmap then fails with ENODEV)",
+               &DaemonOptions::allow_mmap),
       BoolFlag("preserve-noatime",
                "open files with O_NOATIME where the host allows it (reads do not touch atime)",
                &DaemonOptions::preserve_noatime),

@@ -152,13 +152,16 @@ TEST(DaemonFlagsTest, FeatureFlagsDefaultOff) {
   EXPECT_FALSE(options->announce_submounts);
   EXPECT_FALSE(options->killpriv_v2);
   EXPECT_FALSE(options->preserve_noatime);
+  EXPECT_FALSE(options->allow_mmap);
   EXPECT_EQ(options->inode_file_handles, BackendConfig::InodeFileHandles::kNever);
 }
 
 TEST(DaemonFlagsTest, FeatureFlags) {
   auto options = ParseDaemonFlags({"--writeback", "--announce-submounts", "--killpriv-v2",
-                                   "--preserve-noatime", "--inode-file-handles=mandatory"});
+                                   "--preserve-noatime", "--inode-file-handles=mandatory",
+                                   "--allow-mmap"});
   ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_TRUE(options->allow_mmap);
   EXPECT_TRUE(options->writeback);
   EXPECT_TRUE(options->announce_submounts);
   EXPECT_TRUE(options->killpriv_v2);

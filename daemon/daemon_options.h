@@ -66,6 +66,8 @@ struct DaemonOptions {
   bool preserve_noatime = false;
   // Offer FUSE_HANDLE_KILLPRIV_V2 (off by default, as virtiofsd's --killpriv-v2).
   bool killpriv_v2 = false;
+  // Offer FUSE_DIRECT_IO_ALLOW_MMAP (--allow-mmap, as Rust virtiofsd).
+  bool allow_mmap = false;
   BackendConfig::InodeFileHandles inode_file_handles = BackendConfig::InodeFileHandles::kNever;
   // --translate-uid / --translate-gid, in command-line order (repeatable).
   std::vector<IdMapping> translate_uid;

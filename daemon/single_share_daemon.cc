@@ -248,6 +248,7 @@ absl::Status RunSingleShareDaemon(const DaemonOptions& options) {
   session_options.posix_acl = options.posix_acl;
   session_options.security_label = options.security_label;
   session_options.killpriv_v2 = options.killpriv_v2;
+  session_options.direct_io_allow_mmap = options.allow_mmap;
   FuseSession session(*backend, session_options);
 
   absl::Status served;

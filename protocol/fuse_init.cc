@@ -14,6 +14,9 @@ namespace {
 // The guest's page size for FUSE_MAX_PAGES (virtio-fs guests we serve are
 // 4 KiB-page x86/arm64; a larger page only makes max_pages generous).
 constexpr uint32_t kPageSize = 4096;
+// FUSE_DIRECT_IO_ALLOW_MMAP (protocol 7.39), newer than Debian 12's
+// <linux/fuse.h>; the guest offers it in flags2.
+constexpr uint64_t kDirectIoAllowMmap = uint64_t{1} << 36;
 // fuse_init_in as minors < 36 send it (no flags2).
 constexpr size_t kInitInCompatSize = offsetof(fuse_init_in, flags2);
 
@@ -37,6 +40,7 @@ uint64_t WantedFlags(const FuseSessionOptions& options) {
   if (options.writeback) want |= FUSE_WRITEBACK_CACHE;
   if (options.announce_submounts) want |= FUSE_SUBMOUNTS;
   if (options.killpriv_v2) want |= FUSE_HANDLE_KILLPRIV_V2;
+  if (options.direct_io_allow_mmap) want |= kDirectIoAllowMmap;
   if (options.posix_acl) {
     // The kernel reads and writes ACLs through the xattr operations.
     if (options.xattr) {

@@ -108,6 +108,9 @@ TEST(NegotiateInitTest, EachOptionalFlagOnlyWithItsOption) {
        FUSE_SETXATTR_EXT | FUSE_POSIX_ACL},
       {"security_label", [](FuseSessionOptions& o) { o.security_label = true; },
        FUSE_SECURITY_CTX},
+      // FUSE_DIRECT_IO_ALLOW_MMAP (7.39): flags2 bit 4.
+      {"direct_io_allow_mmap", [](FuseSessionOptions& o) { o.direct_io_allow_mmap = true; },
+       uint64_t{1} << 36},
   };
   const uint64_t baseline = [] {
     absl::StatusOr<InitReply> r = NegotiateInit(InitIn(7, 38, kAllFlags), FuseSessionOptions());

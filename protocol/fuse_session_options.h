@@ -39,6 +39,11 @@ struct FuseSessionOptions {
   // open would not clear the bits; without the flag the kernel clears them
   // itself with a SETATTR.
   bool killpriv_v2 = false;
+  // FUSE_DIRECT_IO_ALLOW_MMAP (Linux 6.6+ guests): shared mmap of files
+  // opened with FOPEN_DIRECT_IO (cache=never) goes through the guest's page
+  // cache instead of failing with ENODEV. Off by default, as Rust
+  // virtiofsd's --allow-mmap; older guests never offer it.
+  bool direct_io_allow_mmap = false;
 };
 
 }  // namespace vfsd
