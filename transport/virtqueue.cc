@@ -195,14 +195,18 @@ void Virtqueue::EndBatch() {
   SignalEventFd(to_signal);
 }
 
+void Virtqueue::WriteUsedLocked(uint16_t head, uint32_t len) {
+  uint8_t* elem = used_ + kUsedRingOffset + 8u * (used_idx_ & (config_.size - 1));
+  StoreU32(elem, head);
+  StoreU32(elem + 4, len);
+  ++used_idx_;
+}
+
 void Virtqueue::Push(uint16_t head, uint32_t len) {
   SharedEventFd to_signal;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    uint8_t* elem = used_ + kUsedRingOffset + 8u * (used_idx_ & (config_.size - 1));
-    StoreU32(elem, head);
-    StoreU32(elem + 4, len);
-    ++used_idx_;
+    WriteUsedLocked(head, len);
     if (in_batch_) {
       publish_pending_ = true;
     } else {
@@ -215,10 +219,7 @@ void Virtqueue::Push(uint16_t head, uint32_t len) {
 
 void Virtqueue::PushDeferred(uint16_t head, uint32_t len) {
   std::lock_guard<std::mutex> lock(mu_);
-  uint8_t* elem = used_ + kUsedRingOffset + 8u * (used_idx_ & (config_.size - 1));
-  StoreU32(elem, head);
-  StoreU32(elem + 4, len);
-  ++used_idx_;
+  WriteUsedLocked(head, len);
   publish_pending_ = true;
   ++deferred_;
 }

@@ -95,6 +95,8 @@ class Virtqueue : public std::enable_shared_from_this<Virtqueue> {
  private:
   Virtqueue(const VirtqueueConfig& config, std::shared_ptr<const GuestMemory> memory);
   void MarkBroken(const absl::Status& why);
+  // Writes one used element at used_idx_ (not yet published). Requires mu_.
+  void WriteUsedLocked(uint16_t head, uint32_t len);
   // Publishes used_idx_ and returns the call fd to signal, if the guest wants
   // an interrupt. Requires mu_.
   SharedEventFd PublishUsedLocked();
