@@ -43,6 +43,7 @@ struct WorkerSubmissions {
   std::vector<ThreadPool::Task> tasks;
 };
 thread_local WorkerSubmissions worker_submissions;
+constexpr size_t kSubmitSlice = 64;
 }  // namespace
 
 void FuseRequestHandler::BeginBatch() {
@@ -75,6 +76,12 @@ void FuseRequestHandler::HandleRequest(QueueRequest request) {
   };
   if (worker_submissions.open) {
     worker_submissions.tasks.push_back(std::move(task));
+    // A wake may pop up to a queue's size of chains: hand them over in
+    // slices so the first ones need not wait for the last to be popped.
+    if (worker_submissions.tasks.size() >= kSubmitSlice) {
+      pool_->SubmitAll(absl::MakeSpan(worker_submissions.tasks));
+      worker_submissions.tasks.clear();
+    }
   } else {
     pool_->Submit(std::move(task));
   }
