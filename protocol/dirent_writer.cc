@@ -10,6 +10,18 @@
 #include "protocol/iovec_io.h"
 
 namespace vfsd {
+namespace {
+
+// One pass over the name. Not string_view::find_first_of (it builds a
+// 256-entry table per call) nor two memchr calls: for the short names of a
+// typical listing the calls cost more than the scan, per entry.
+bool HasSlashOrNul(absl::string_view name) {
+  bool bad = false;
+  for (char c : name) bad |= (c == '/') | (c == '\0');
+  return bad;
+}
+
+}  // namespace
 
 DirentWriter::DirentWriter(absl::Span<const iovec> out, size_t offset, size_t capacity,
                            bool plus, uint64_t timeout, bool submounts)
@@ -32,11 +44,7 @@ bool DirentWriter::Fits(size_t name_len) const {
 
 void DirentWriter::Add(const DirEntry& dirent, const Entry* entry) {
   const size_t name_len = dirent.name.size();
-  // memchr, not string_view::find_first_of: the latter builds a 256-entry
-  // table per call, a measurable cost per entry of a large listing.
-  if (name_len == 0 || name_len > kMaxNameLength ||
-      std::memchr(dirent.name.data(), '/', name_len) != nullptr ||
-      std::memchr(dirent.name.data(), '\0', name_len) != nullptr) {
+  if (name_len == 0 || name_len > kMaxNameLength || HasSlashOrNul(dirent.name)) {
     // The kernel fails the whole READDIR on such a name (fuse_parse_dirfile:
     // namelen > FUSE_NAME_MAX or a '/'), so one bad host name would hide
     // the rest of the directory.
@@ -49,11 +57,12 @@ void DirentWriter::Add(const DirEntry& dirent, const Entry* entry) {
     LOG(WARNING) << "backend added a directory entry that does not fit; dropped";
     return;
   }
-  // Assemble on the stack (at most 128 + 24 + 255 + 7 bytes), then one copy
-  // into guest memory. Every byte of the record is written below (the
-  // padding explicitly), so no stale stack bytes reach the guest without
-  // zeroing the whole buffer per entry.
-  alignas(8) char buf[FUSE_NAME_OFFSET_DIRENTPLUS + kMaxNameLength + 8];
+  // A record is at most 128 + 24 + 255 + 7 bytes, far less than the stage.
+  static_assert(FUSE_NAME_OFFSET_DIRENTPLUS + kMaxNameLength + 8 <= kStageSize);
+  if (used_ - flushed_ + record > kStageSize) Flush();
+  // Every byte of the record is written below (the padding explicitly), so
+  // no stale bytes of an earlier record reach the guest.
+  char* const buf = stage_ + (used_ - flushed_);
   char* head = buf;
   if (plus_) {
     fuse_entry_out entry_out = {};
@@ -72,9 +81,14 @@ void DirentWriter::Add(const DirEntry& dirent, const Entry* entry) {
   std::memcpy(head + FUSE_NAME_OFFSET, dirent.name.data(), name_len);
   char* const end = head + FUSE_NAME_OFFSET + name_len;
   std::memset(end, 0, static_cast<size_t>(buf + record - end));  // 0..7 padding bytes
-  CopyToIovecs(out_, offset_ + used_, buf, record);
   used_ += record;
   ++count_;
+}
+
+void DirentWriter::Flush() {
+  if (used_ == flushed_) return;
+  CopyToIovecs(out_, offset_ + flushed_, stage_, used_ - flushed_);
+  flushed_ = used_;
 }
 
 }  // namespace vfsd

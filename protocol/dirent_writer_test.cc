@@ -1,6 +1,7 @@
 // DirentWriter: record layout, 8-byte alignment with zeroed padding (no
-// stale stack bytes may reach the guest: the record is assembled in an
-// uninitialised stack buffer), capacity limits, and invalid names.
+// stale bytes may reach the guest: records are assembled in a staging
+// buffer that earlier records, or an earlier request, left dirty), capacity
+// limits, staging across many records, and invalid names.
 #include "protocol/dirent_writer.h"
 
 #include <linux/fuse.h>
@@ -42,6 +43,7 @@ TEST(DirentWriterTest, RecordsAreAlignedWithZeroPadding) {
     writer.Add(Dirent(names[i], 100 + i, 1000 + i), nullptr);
   }
   EXPECT_EQ(writer.count(), names.size());
+  writer.Flush();
   size_t pos = 16;
   for (size_t i = 0; i < names.size(); ++i) {
     fuse_dirent d;
@@ -67,6 +69,7 @@ TEST(DirentWriterTest, PlusRecordsCarryZeroEntryForDots) {
   DirentWriter writer(absl::MakeConstSpan(&iov, 1), 0, 4096, /*plus=*/true, 1, false);
   DirtyStack();
   writer.Add(Dirent(".", 1, 1), nullptr);
+  writer.Flush();
   fuse_entry_out entry;
   std::memcpy(&entry, out.data(), sizeof(entry));
   const fuse_entry_out zero = {};
@@ -81,6 +84,7 @@ TEST(DirentWriterTest, RecordSplitAcrossIovecs) {
   iovec iov[2] = {{a.data(), a.size()}, {b.data(), b.size()}};
   DirentWriter writer(absl::MakeConstSpan(iov, 2), 0, 120, false, 1, false);
   writer.Add(Dirent("name", 7, 9), nullptr);
+  writer.Flush();
   std::string joined(a.begin(), a.end());
   joined.append(b.begin(), b.end());
   fuse_dirent d;
@@ -88,6 +92,47 @@ TEST(DirentWriterTest, RecordSplitAcrossIovecs) {
   EXPECT_EQ(d.ino, 7u);
   EXPECT_EQ(joined.substr(FUSE_NAME_OFFSET, 4), "name");
   EXPECT_EQ(joined.substr(FUSE_NAME_OFFSET + 4, 4), std::string(4, '\0'));
+}
+
+// More records than one staging buffer holds, with names of every length
+// (long ones first, so short ones land on bytes they left behind), into a
+// reply split over uneven guest buffers: every record arrives intact, in
+// order, with zero padding, and nothing beyond the last one is touched.
+TEST(DirentWriterTest, ManyRecordsAcrossStagingFlushes) {
+  constexpr size_t kCapacity = 40000;
+  std::vector<char> a(1000, '\x55'), b(30000, '\x55'), c(kCapacity + 1000 - 31000, '\x55');
+  iovec iov[3] = {{a.data(), a.size()}, {b.data(), b.size()}, {c.data(), c.size()}};
+  DirentWriter writer(absl::MakeConstSpan(iov, 3), 16, kCapacity, /*plus=*/false, 1, false);
+  std::vector<std::string> names;
+  for (size_t i = 0;; ++i) {
+    const size_t len = 255 - (i * 7) % 255;  // 255, 248, ... down to 1, then again
+    std::string name(len, static_cast<char>('a' + i % 26));
+    if (!writer.Fits(name.size())) break;
+    writer.Add(Dirent(name, i, i + 1), nullptr);
+    names.push_back(std::move(name));
+  }
+  ASSERT_GT(writer.size(), 4 * 4096u);  // several stage flushes
+  writer.Flush();
+  std::string joined(a.begin(), a.end());
+  joined.append(b.begin(), b.end());
+  joined.append(c.begin(), c.end());
+  size_t pos = 16;
+  for (size_t i = 0; i < names.size(); ++i) {
+    fuse_dirent d;
+    std::memcpy(&d, joined.data() + pos, FUSE_NAME_OFFSET);
+    ASSERT_EQ(d.ino, i);
+    ASSERT_EQ(d.off, i + 1);
+    ASSERT_EQ(d.namelen, names[i].size());
+    ASSERT_EQ(joined.substr(pos + FUSE_NAME_OFFSET, d.namelen), names[i]);
+    const size_t record = FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET + d.namelen);
+    for (size_t p = FUSE_NAME_OFFSET + d.namelen; p < record; ++p) {
+      ASSERT_EQ(joined[pos + p], 0) << "padding byte " << p << " of record " << i;
+    }
+    pos += record;
+  }
+  EXPECT_EQ(writer.size(), pos - 16);
+  EXPECT_EQ(joined.find_first_not_of('\x55', pos), std::string::npos);
+  EXPECT_EQ(joined.substr(0, 16), std::string(16, '\x55'));
 }
 
 TEST(DirentWriterTest, FitsRespectsCapacity) {

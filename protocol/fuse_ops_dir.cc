@@ -35,7 +35,8 @@ void HandleReadDir(const OpEnv& env, FuseRequestPtr req) {
   env.backend.ReadDir(
       r->context(), r->node(), in.fh, in.offset, plus, *r->dirents(),
       [req = std::move(req)](absl::Status status) mutable {
-        const DirentWriter& dirents = *req->dirents();
+        DirentWriter& dirents = *req->dirents();
+        dirents.Flush();
         // Entries already encoded are sent even if the backend failed after
         // them: for READDIRPLUS each holds a lookup reference the guest must
         // learn about (or it leaks), and for READDIR the guest simply asks

@@ -27,7 +27,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <optional>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -69,15 +68,16 @@ class DirReader {
   // failed Seek or getdents64 (the position is then unknown).
   bool IsAt(uint64_t offset) const { return positioned_ && position_ == offset; }
 
-  // The next entry without consuming it, or nullopt at the end of the
-  // directory (a later call reads again: entries may have been added).
-  absl::StatusOr<std::optional<RawDirEntry>> Peek();
+  // The next entry without consuming it, or null at the end of the
+  // directory (a later call reads again: entries may have been added). The
+  // entry is the reader's own, valid until the next call.
+  absl::StatusOr<const RawDirEntry*> Peek();
 
   // Consumes the entry the last successful Peek() returned.
   void Advance();
 
   // Peek() and Advance() in one.
-  absl::StatusOr<std::optional<RawDirEntry>> Next();
+  absl::StatusOr<const RawDirEntry*> Next();
 
  private:
   // Forgets everything about the previous fd (pool reuse).

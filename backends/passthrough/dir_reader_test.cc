@@ -43,7 +43,7 @@ class DirReaderTest : public ::testing::Test {
     while (true) {
       auto entry = reader.Next();
       EXPECT_TRUE(entry.ok()) << entry.status();
-      if (!entry.ok() || !entry->has_value()) break;
+      if (!entry.ok() || *entry == nullptr) break;
       out.emplace_back(std::string((*entry)->name), (*entry)->next_offset);
     }
     return out;
@@ -87,18 +87,18 @@ TEST_F(DirReaderTest, PeekDoesNotConsumeAndAdvanceMovesThePosition) {
   ASSERT_TRUE(reader.Seek(0).ok());
   EXPECT_TRUE(reader.IsAt(0));
   auto first = reader.Peek();
-  ASSERT_TRUE(first.ok() && first->has_value());
+  ASSERT_TRUE(first.ok() && *first != nullptr);
   const std::string name((*first)->name);
   const uint64_t next = (*first)->next_offset;
   auto again = reader.Peek();
-  ASSERT_TRUE(again.ok() && again->has_value());
+  ASSERT_TRUE(again.ok() && *again != nullptr);
   EXPECT_EQ((*again)->name, name);
   EXPECT_TRUE(reader.IsAt(0));
   reader.Advance();
   EXPECT_TRUE(reader.IsAt(next));
   EXPECT_FALSE(reader.IsAt(0));
   auto second = reader.Peek();
-  ASSERT_TRUE(second.ok() && second->has_value());
+  ASSERT_TRUE(second.ok() && *second != nullptr);
   EXPECT_NE((*second)->name, name);
 }
 
@@ -115,7 +115,7 @@ TEST_F(DirReaderTest, ContinuingEqualsSeekingToThePosition) {
   while (true) {
     auto entry = reader.Next();
     ASSERT_TRUE(entry.ok()) << entry.status();
-    if (!entry->has_value()) break;
+    if (*entry == nullptr) break;
     ++count;
     const uint64_t position = (*entry)->next_offset;
     ASSERT_TRUE(reader.IsAt(position));
@@ -123,8 +123,8 @@ TEST_F(DirReaderTest, ContinuingEqualsSeekingToThePosition) {
     auto continued = reader.Peek();
     ASSERT_TRUE(continued.ok());
     auto sought = ReadFrom(fd2.get(), position);
-    ASSERT_EQ(continued->has_value(), !sought.empty());
-    if (continued->has_value()) EXPECT_EQ((*continued)->name, sought.front().first);
+    ASSERT_EQ(*continued != nullptr, !sought.empty());
+    if (*continued != nullptr) EXPECT_EQ((*continued)->name, sought.front().first);
   }
   EXPECT_EQ(count, 702u);
 }
@@ -138,7 +138,7 @@ TEST_F(DirReaderTest, EndOfDirectoryKeepsThePosition) {
   while (true) {
     auto entry = reader.Next();
     ASSERT_TRUE(entry.ok());
-    if (!entry->has_value()) break;
+    if (*entry == nullptr) break;
     last = (*entry)->next_offset;
   }
   // The guest's final READDIR at the last cookie: still positioned there,
@@ -146,7 +146,7 @@ TEST_F(DirReaderTest, EndOfDirectoryKeepsThePosition) {
   EXPECT_TRUE(reader.IsAt(last));
   auto end = reader.Peek();
   ASSERT_TRUE(end.ok());
-  EXPECT_FALSE(end->has_value());
+  EXPECT_EQ(*end, nullptr);
 }
 
 TEST_F(DirReaderTest, FailedSeekLeavesNoPosition) {
@@ -167,7 +167,7 @@ TEST_F(DirReaderTest, PooledReaderStartsFreshOnItsNewFd) {
   uint64_t position = 0;
   for (int i = 0; i < 10; ++i) {
     auto entry = first->Next();
-    ASSERT_TRUE(entry.ok() && entry->has_value());
+    ASSERT_TRUE(entry.ok() && *entry != nullptr);
     position = (*entry)->next_offset;
   }
   DirReader* const recycled = first.get();
@@ -183,7 +183,7 @@ TEST_F(DirReaderTest, PooledReaderStartsFreshOnItsNewFd) {
   while (true) {
     auto entry = second->Next();
     ASSERT_TRUE(entry.ok());
-    if (!entry->has_value()) break;
+    if (*entry == nullptr) break;
     names.insert(std::string((*entry)->name));
   }
   EXPECT_EQ(names, (std::set<std::string>{".", ".."}));
@@ -199,7 +199,7 @@ TEST_F(DirReaderTest, AcquiredReaderStartsAtZeroWithoutASeek) {
   while (true) {
     auto entry = reader->Next();
     ASSERT_TRUE(entry.ok());
-    if (!entry->has_value()) break;
+    if (*entry == nullptr) break;
     names.insert(std::string((*entry)->name));
   }
   EXPECT_EQ(names.size(), 32u);  // 30 files, "." and ".."

@@ -70,9 +70,9 @@ void PassthroughBackend::ReadDir(const RequestContext& ctx, NodeId node, HandleI
     // Peek, and Advance only past entries that went into the reply (or are
     // skipped for good): the one that does not fit stays buffered for the
     // next READDIR, which then needs no seek.
-    absl::StatusOr<std::optional<RawDirEntry>> next = reader.Peek();
+    absl::StatusOr<const RawDirEntry*> next = reader.Peek();
     if (!next.ok()) return done(added_any ? absl::OkStatus() : next.status());
-    if (!next->has_value()) break;
+    if (*next == nullptr) break;
     const RawDirEntry& raw = **next;
     // Check space before taking any lookup reference: an entry that does
     // not fit is re-read by the next READDIR, and a reference taken for it
