@@ -3,7 +3,7 @@
 // the node (what open(O_CREAT|O_EXCL) + close() costs a guest whose dentry
 // cache later lets the inode go). The FORGET keeps the daemons' per-inode
 // fds from piling up to the fd limit over a long run, as a guest's would.
-// The directory is emptied before and after every run so each daemon starts
+// The directory is made anew before and after every run so each daemon starts
 // from the same state.
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -24,9 +24,15 @@ constexpr char kCreateDir[] = "bench-create";
 class CreateWorkload : public BenchWorkload {
  public:
   absl::Status PrepareSharedDir(const std::string& dir) override {
-    return EmptyDirectory(dir + "/" + kCreateDir);
+    return FreshDirectory(dir + "/" + kCreateDir);
   }
-  absl::Status CleanUp(const std::string& dir) override { return PrepareSharedDir(dir); }
+  absl::Status CleanUp(const std::string& dir) override {
+    absl::Status status = PrepareSharedDir(dir);
+    if (!status.ok()) return status;
+    // Commit the run's creations and their removal now: left to the
+    // journal's timer, that work would land in (and slow) the next run.
+    return SyncFilesystem(dir);
+  }
   absl::Status Setup(FuseClient& fuse) override {
     absl::StatusOr<fuse_entry_out> entry = fuse.Lookup(FUSE_ROOT_ID, kCreateDir);
     if (!entry.ok()) return entry.status();

@@ -152,21 +152,38 @@ absl::Status BenchCheckReply(const FuseCompletion& c, size_t want_payload) {
   return absl::OkStatus();
 }
 
-absl::Status EmptyDirectory(const std::string& dir) {
-  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return ErrnoFromLastError("mkdir " + dir);
-  }
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return ErrnoFromLastError("opendir " + dir);
-  absl::Status status;
-  while (struct dirent* e = readdir(d)) {
-    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-    if (unlinkat(dirfd(d), e->d_name, 0) != 0 && status.ok()) {
-      status = ErrnoFromLastError(absl::StrCat("unlink ", dir, "/", e->d_name));
+absl::Status FreshDirectory(const std::string& dir) {
+  if (DIR* d = opendir(dir.c_str())) {
+    absl::Status status;
+    while (struct dirent* e = readdir(d)) {
+      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+      if (unlinkat(dirfd(d), e->d_name, 0) != 0 && status.ok()) {
+        status = ErrnoFromLastError(absl::StrCat("unlink ", dir, "/", e->d_name));
+      }
     }
+    closedir(d);
+    if (!status.ok()) return status;
+    // Emptied is not enough: an ext4 directory keeps the blocks it grew to,
+    // so the next daemon would create into a larger (sparse) one.
+    if (rmdir(dir.c_str()) != 0) return ErrnoFromLastError("rmdir " + dir);
+  } else if (errno != ENOENT) {
+    return ErrnoFromLastError("opendir " + dir);
   }
-  closedir(d);
-  return status;
+  if (mkdir(dir.c_str(), 0755) != 0) return ErrnoFromLastError("mkdir " + dir);
+  return absl::OkStatus();
+}
+
+absl::Status SyncFilesystem(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoFromLastError("open " + path);
+  const int rc = syncfs(fd);
+  const int saved = errno;
+  close(fd);
+  if (rc != 0) {
+    errno = saved;
+    return ErrnoFromLastError("syncfs " + path);
+  }
+  return absl::OkStatus();
 }
 
 const std::map<std::string, BenchWorkloadInfo>& BenchWorkloads() {

@@ -24,8 +24,13 @@ absl::Span<const uint8_t> BenchBytes(const T& v) {
 // `want_payload` bytes.
 absl::Status BenchCheckReply(const FuseCompletion& c, size_t want_payload);
 
-// Removes every entry of `dir` (not recursive) and creates it if missing.
-absl::Status EmptyDirectory(const std::string& dir);
+// Makes `dir` a new empty directory: removes its entries (not recursive)
+// and the directory itself if it exists, then creates it. Call only while
+// no daemon has it open.
+absl::Status FreshDirectory(const std::string& dir);
+
+// syncfs(2) of the filesystem holding `path`.
+absl::Status SyncFilesystem(const std::string& path);
 
 // FUSE_WRITE of `size` bytes at random aligned offsets of a preallocated file.
 std::unique_ptr<BenchWorkload> MakeWriteWorkload(uint32_t size);
