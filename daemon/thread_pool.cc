@@ -1,12 +1,35 @@
 #include "daemon/thread_pool.h"
 
+#include <sched.h>
+
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 namespace vfsd {
+namespace {
 
-ThreadPool::ThreadPool(size_t num_threads, BatchScope scope)
-    : num_threads_(num_threads), scope_(std::move(scope)) {
+size_t UsableCpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return static_cast<size_t>(n);
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+uint64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+ThreadPool::ThreadPool(size_t num_threads, BatchScope scope, size_t parallelism)
+    : num_threads_(num_threads),
+      parallelism_(std::min(num_threads, parallelism > 0 ? parallelism : UsableCpus())),
+      scope_(std::move(scope)) {
   threads_.reserve(num_threads);
   for (size_t i = 0; i < num_threads; ++i) threads_.emplace_back([this] { WorkerLoop(); });
 }
@@ -20,24 +43,45 @@ ThreadPool::~ThreadPool() {
   for (std::thread& t : threads_) t.join();
 }
 
+size_t ThreadPool::ShareSize(size_t queued) const {
+  const bool blocking = average_task_ns() > kBlockingTaskNs;
+  const size_t workers = std::max<size_t>(1, blocking ? num_threads_ : parallelism_);
+  // An even share of what is queued, so that no useful worker stays idle
+  // while another holds several tasks; bounded (kMaxShare).
+  return std::clamp<size_t>((queued + workers - 1) / workers, 1, kMaxShare);
+}
+
+void ThreadPool::RecordShareTime(uint64_t elapsed_ns, size_t tasks) {
+  if (tasks == 0) return;
+  // An exponential moving average over shares (weight 1/8), kept loosely:
+  // concurrent updates may lose one, which only delays the adaptation.
+  const uint64_t sample = elapsed_ns / tasks;
+  const uint64_t old = average_task_ns_.load(std::memory_order_relaxed);
+  average_task_ns_.store(old - old / 8 + sample / 8, std::memory_order_relaxed);
+}
+
 void ThreadPool::Submit(Task task) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     tasks_.push_back(std::move(task));
+    share_ = ShareSize(tasks_.size());
   }
   cv_.notify_one();
 }
 
 void ThreadPool::SubmitAll(absl::Span<Task> tasks) {
   if (tasks.empty()) return;
+  size_t wakes;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (Task& task : tasks) tasks_.push_back(std::move(task));
+    share_ = ShareSize(tasks_.size());
+    wakes = (tasks.size() + share_ - 1) / share_;
   }
-  if (tasks.size() >= num_threads_) {
+  if (wakes >= num_threads_) {
     cv_.notify_all();
   } else {
-    for (size_t i = 0; i < tasks.size(); ++i) cv_.notify_one();
+    for (size_t i = 0; i < wakes; ++i) cv_.notify_one();
   }
 }
 
@@ -49,16 +93,16 @@ void ThreadPool::WorkerLoop() {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
       if (tasks_.empty()) return;  // stopping and drained
-      // An even share of what is queued, so that no worker stays idle while
-      // another holds several tasks; bounded (kMaxShare).
-      const size_t n = std::min(kMaxShare, (tasks_.size() + num_threads_ - 1) / num_threads_);
+      const size_t n = std::min(share_, tasks_.size());
       for (size_t i = 0; i < n; ++i) {
         share.push_back(std::move(tasks_.front()));
         tasks_.pop_front();
       }
     }
-    auto run_share = [&share] {
+    auto run_share = [this, &share] {
+      const uint64_t start = NowNs();
       for (Task& task : share) task();
+      RecordShareTime(NowNs() - start, share.size());
       share.clear();  // what the tasks captured goes inside the scope too
     };
     if (scope_) {

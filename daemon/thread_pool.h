@@ -5,11 +5,22 @@
 // runs them inside the optional BatchScope, which the daemon uses to open a
 // CompletionBatch: the share's replies then reach the guest with one
 // used-ring publication and at most one interrupt instead of one each.
+//
+// How many workers a burst wakes depends on what the tasks do. Tasks that
+// only use the CPU (cached metadata and data) gain nothing from more
+// workers than CPUs, and each extra wake-up costs a context switch and an
+// interrupt of its own: a burst is split over at most `parallelism` workers
+// (the CPUs we may run on). Tasks that block (disk I/O with a cold cache,
+// fsync) need many at once, which is what a large pool is for: once the
+// recent average task takes longer than kBlockingTaskNs, a burst is spread
+// over every worker.
 #ifndef VFSD_DAEMON_THREAD_POOL_H_
 #define VFSD_DAEMON_THREAD_POOL_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -32,25 +43,43 @@ class ThreadPool {
   // The most tasks one worker takes at once: tasks taken together reply
   // together, so a slow one delays the replies of the others in its share.
   static constexpr size_t kMaxShare = 8;
+  // A recent average task time above this means tasks block (a cached
+  // operation takes a few µs, a disk read tens to hundreds).
+  static constexpr uint64_t kBlockingTaskNs = 30000;
 
-  explicit ThreadPool(size_t num_threads, BatchScope scope = nullptr);
+  // `parallelism`: workers worth running at once for tasks that do not
+  // block; 0 = the CPUs this process may run on.
+  explicit ThreadPool(size_t num_threads, BatchScope scope = nullptr, size_t parallelism = 0);
   ~ThreadPool();
+
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   void Submit(Task task);
   // Queues every task (moved from) under one lock and wakes as many workers
-  // as there are tasks, at most all of them.
+  // as their shares need (see the top of this file).
   void SubmitAll(absl::Span<Task> tasks);
+
+  // The recent average time of one task (tests).
+  uint64_t average_task_ns() const { return average_task_ns_.load(std::memory_order_relaxed); }
 
  private:
   void WorkerLoop();
+  // The share each worker takes of `queued` tasks. Caller holds mu_.
+  size_t ShareSize(size_t queued) const;
+  void RecordShareTime(uint64_t elapsed_ns, size_t tasks);
 
   const size_t num_threads_;
+  const size_t parallelism_;
   const BatchScope scope_;
+  std::atomic<uint64_t> average_task_ns_{0};  // moving average, see RecordShareTime
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Task> tasks_;
+  // What a worker takes: ShareSize of the queue as the last submission left
+  // it, so the workers woken for a burst take equal shares (the last may
+  // find fewer).
+  size_t share_ = 1;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };

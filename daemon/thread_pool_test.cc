@@ -1,6 +1,8 @@
 #include "daemon/thread_pool.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <set>
 #include <mutex>
 #include <thread>
@@ -94,6 +96,63 @@ TEST(ThreadPoolTest, WorkersTakeEvenBoundedSharesInsideTheScope) {
   EXPECT_EQ(total, 22);
   // 20 waiting tasks on 2 workers: shares of up to 8, not one at a time.
   EXPECT_LE(shares.size(), 8u);
+}
+
+// Quick tasks on a pool larger than the machine: a burst wakes only as
+// many workers as can run at once (`parallelism`), each taking an equal
+// share, rather than one worker (one context switch, one interrupt) per task.
+TEST(ThreadPoolTest, QuickBurstGoesToParallelismWorkersInEqualShares) {
+  std::mutex mu;
+  std::vector<int> shares;
+  thread_local int in_scope = 0;
+  {
+    ThreadPool pool(16, [&](absl::FunctionRef<void()> run_tasks) {
+      in_scope = 0;
+      run_tasks();
+      std::lock_guard<std::mutex> lock(mu);
+      shares.push_back(in_scope);
+    }, /*parallelism=*/2);
+    std::vector<ThreadPool::Task> tasks;
+    for (int i = 0; i < 16; ++i) tasks.push_back([] { ++in_scope; });
+    pool.SubmitAll(absl::MakeSpan(tasks));
+  }
+  int total = 0;
+  for (int share : shares) total += share;
+  EXPECT_EQ(total, 16);
+  // Two workers of 8 (a spurious wake-up may add one more).
+  EXPECT_LE(shares.size(), 3u);
+  EXPECT_EQ(*std::max_element(shares.begin(), shares.end()), 8);
+}
+
+// Tasks that block (here: sleep, as a cold disk read would) are spread over
+// every worker once the pool has seen them take long, so they wait in
+// parallel instead of one after the other in a few workers' shares.
+TEST(ThreadPoolTest, BlockingTasksSpreadOverEveryWorker) {
+  std::atomic<int> running{0};
+  std::atomic<int> peak{0};
+  ThreadPool pool(16, nullptr, /*parallelism=*/2);
+  auto round = [&] {
+    peak.store(0);
+    std::atomic<int> done{0};
+    std::vector<ThreadPool::Task> tasks;
+    for (int i = 0; i < 16; ++i) {
+      tasks.push_back([&] {
+        const int now = running.fetch_add(1) + 1;
+        int seen = peak.load();
+        while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        running.fetch_sub(1);
+        done.fetch_add(1);
+      });
+    }
+    pool.SubmitAll(absl::MakeSpan(tasks));
+    while (done.load() < 16) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
+  for (int i = 0; i < 4; ++i) round();  // the pool learns that tasks block
+  EXPECT_GT(pool.average_task_ns(), ThreadPool::kBlockingTaskNs);
+  round();
+  EXPECT_GE(peak.load(), 12);  // 16 workers for 16 sleeping tasks
 }
 
 }  // namespace
