@@ -218,6 +218,22 @@ const std::vector<FlagSpec>& FlagTable() {
          }
          return absl::OkStatus();
        }},
+      {"host-page-cache", "keep|drop",
+       "drop: keep guest file data out of the host page cache (DONTNEED after reads, "
+       "periodic whole-file sweeps): less host memory, re-reads from disk; keep: the host "
+       "kernel caches as for any process, as virtiofsd does in every --cache mode "
+       "(default: keep)",
+       [](absl::string_view v, DaemonOptions& o) {
+         if (v == "keep") {
+           o.drop_host_page_cache = false;
+         } else if (v == "drop") {
+           o.drop_host_page_cache = true;
+         } else {
+           return absl::InvalidArgumentError(
+               absl::StrCat("--host-page-cache must be keep or drop, got '", v, "'"));
+         }
+         return absl::OkStatus();
+       }},
       {"log-level", "LEVEL", "error, warn, info, debug, trace or off (default: info)",
        [](absl::string_view v, DaemonOptions& o) { return ParseLogLevel(v, o.log_level); }},
       {"readonly", nullptr, "refuse every modification with EROFS",

@@ -135,6 +135,11 @@ TEST(DaemonFlagsTest, QueuePollMaxUs) {
 }
 
 TEST(DaemonFlagsTest, IoUring) {
+  EXPECT_FALSE(ParseDaemonFlags({})->drop_host_page_cache);
+  EXPECT_FALSE(ParseDaemonFlags({"--host-page-cache=keep"})->drop_host_page_cache);
+  EXPECT_TRUE(ParseDaemonFlags({"--host-page-cache=drop"})->drop_host_page_cache);
+  EXPECT_FALSE(ParseDaemonFlags({"--host-page-cache=never"}).ok());
+  EXPECT_FALSE(ParseDaemonFlags({"--host-page-cache"}).ok());
   EXPECT_TRUE(ParseDaemonFlags({})->io_uring);
   EXPECT_TRUE(ParseDaemonFlags({"--io-uring=auto"})->io_uring);
   EXPECT_FALSE(ParseDaemonFlags({"--io-uring=off"})->io_uring);

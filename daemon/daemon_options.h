@@ -54,6 +54,10 @@ struct DaemonOptions {
   uint32_t queue_poll_max_us = 32;
   // --io-uring=auto|off: batch each queue wake's READs into one io_uring_enter.
   bool io_uring = true;
+  // --host-page-cache=drop: keep guest file data out of the host page cache
+  // (backends/passthrough/host_page_cache.h). Off by default, as in both
+  // reference daemons, whose --cache modes only govern the guest's caching.
+  bool drop_host_page_cache = false;
   LogLevel log_level = LogLevel::kInfo;
   bool readonly = false;
   bool xattr = false;

@@ -181,7 +181,7 @@ absl::Status RunSingleShareDaemon(const DaemonOptions& options) {
     backend_config.readonly = options.readonly;
     backend_config.xattr = options.xattr;
     backend_config.allow_direct_io = options.allow_direct_io;
-    backend_config.host_page_cache = *cache_mode != CacheMode::kNever;
+    backend_config.host_page_cache = !options.drop_host_page_cache;
     backend_config.posix_acl = options.posix_acl;
     // One ring per thread that runs requests in batches: each request queue
     // worker, or each pool thread (its share of a wake is its batch).

@@ -1,22 +1,11 @@
 #include "daemon/thread_pool.h"
 
-#include <sched.h>
-
 #include <algorithm>
 #include <chrono>
 #include <utility>
 
 namespace vfsd {
 namespace {
-
-size_t UsableCpus() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    const int n = CPU_COUNT(&set);
-    if (n > 0) return static_cast<size_t>(n);
-  }
-  return std::max(1u, std::thread::hardware_concurrency());
-}
 
 uint64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -26,10 +15,8 @@ uint64_t NowNs() {
 
 }  // namespace
 
-ThreadPool::ThreadPool(size_t num_threads, BatchScope scope, size_t parallelism)
-    : num_threads_(num_threads),
-      parallelism_(std::min(num_threads, parallelism > 0 ? parallelism : UsableCpus())),
-      scope_(std::move(scope)) {
+ThreadPool::ThreadPool(size_t num_threads, BatchScope scope)
+    : num_threads_(num_threads), scope_(std::move(scope)) {
   threads_.reserve(num_threads);
   for (size_t i = 0; i < num_threads; ++i) threads_.emplace_back([this] { WorkerLoop(); });
 }
@@ -44,11 +31,17 @@ ThreadPool::~ThreadPool() {
 }
 
 size_t ThreadPool::ShareSize(size_t queued) const {
-  const bool blocking = average_task_ns() > kBlockingTaskNs;
-  const size_t workers = std::max<size_t>(1, blocking ? num_threads_ : parallelism_);
-  // An even share of what is queued, so that no useful worker stays idle
-  // while another holds several tasks; bounded (kMaxShare).
-  return std::clamp<size_t>((queued + workers - 1) / workers, 1, kMaxShare);
+  if (queued == 0) return 1;
+  const uint64_t average = average_task_ns();
+  const size_t fits = average == 0 ? kMaxShare : static_cast<size_t>(kShareBudgetNs / average);
+  // No smaller than the pool needs to take the whole queue at once: tasks
+  // beyond one per worker wait either way.
+  const size_t per_worker = (queued + num_threads_ - 1) / num_threads_;
+  const size_t largest = std::clamp<size_t>(std::max(fits, per_worker), 1, kMaxShare);
+  // Even shares over the workers that size needs, so none holds more than
+  // its part while another waits idle.
+  const size_t workers = (queued + largest - 1) / largest;
+  return (queued + workers - 1) / workers;
 }
 
 void ThreadPool::RecordShareTime(uint64_t elapsed_ns, size_t tasks) {
@@ -64,7 +57,9 @@ void ThreadPool::Submit(Task task) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     tasks_.push_back(std::move(task));
-    share_ = ShareSize(tasks_.size());
+    // A lone task is a share of its own: tasks submitted one by one may
+    // wait for each other (only a burst is known to be independent).
+    share_ = 1;
   }
   cv_.notify_one();
 }

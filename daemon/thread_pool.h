@@ -6,14 +6,16 @@
 // CompletionBatch: the share's replies then reach the guest with one
 // used-ring publication and at most one interrupt instead of one each.
 //
-// How many workers a burst wakes depends on what the tasks do. Tasks that
-// only use the CPU (cached metadata and data) gain nothing from more
-// workers than CPUs, and each extra wake-up costs a context switch and an
-// interrupt of its own: a burst is split over at most `parallelism` workers
-// (the CPUs we may run on). Tasks that block (disk I/O with a cold cache,
-// fsync) need many at once, which is what a large pool is for: once the
-// recent average task takes longer than kBlockingTaskNs, a burst is spread
-// over every worker.
+// How many workers a burst wakes depends on what its tasks cost. A share's
+// replies wait for its last task, so a share should hold little work; but
+// every worker woken costs a context switch and an interrupt of its own,
+// which for quick tasks (a cached GETATTR: a few µs) costs more than the
+// tasks. So a share is as many tasks as fit in kShareBudgetNs at the recent
+// average task time (at most kMaxShare), and a burst wakes as many workers
+// as it needs shares of that size, at most the pool: quick tasks go to few
+// workers in big shares, slow ones (a 128 KiB read, a READDIR page) to more,
+// and blocking ones (cold disk reads, fsync) one per worker, all waiting in
+// parallel, which is what a large pool is for.
 #ifndef VFSD_DAEMON_THREAD_POOL_H_
 #define VFSD_DAEMON_THREAD_POOL_H_
 
@@ -43,18 +45,16 @@ class ThreadPool {
   // The most tasks one worker takes at once: tasks taken together reply
   // together, so a slow one delays the replies of the others in its share.
   static constexpr size_t kMaxShare = 8;
-  // A recent average task time above this means tasks block (a cached
-  // operation takes a few µs, a disk read tens to hundreds).
-  static constexpr uint64_t kBlockingTaskNs = 30000;
+  // The work one share should hold (see the top of this file).
+  static constexpr uint64_t kShareBudgetNs = 32000;
 
-  // `parallelism`: workers worth running at once for tasks that do not
-  // block; 0 = the CPUs this process may run on.
-  explicit ThreadPool(size_t num_threads, BatchScope scope = nullptr, size_t parallelism = 0);
+  explicit ThreadPool(size_t num_threads, BatchScope scope = nullptr);
   ~ThreadPool();
 
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
+  // Queues one task; workers then take one task at a time.
   void Submit(Task task);
   // Queues every task (moved from) under one lock and wakes as many workers
   // as their shares need (see the top of this file).
@@ -70,7 +70,6 @@ class ThreadPool {
   void RecordShareTime(uint64_t elapsed_ns, size_t tasks);
 
   const size_t num_threads_;
-  const size_t parallelism_;
   const BatchScope scope_;
   std::atomic<uint64_t> average_task_ns_{0};  // moving average, see RecordShareTime
   std::mutex mu_;

@@ -98,10 +98,10 @@ TEST(ThreadPoolTest, WorkersTakeEvenBoundedSharesInsideTheScope) {
   EXPECT_LE(shares.size(), 8u);
 }
 
-// Quick tasks on a pool larger than the machine: a burst wakes only as
-// many workers as can run at once (`parallelism`), each taking an equal
-// share, rather than one worker (one context switch, one interrupt) per task.
-TEST(ThreadPoolTest, QuickBurstGoesToParallelismWorkersInEqualShares) {
+// Quick tasks on a large pool: a burst wakes few workers, each taking an
+// equal share of up to kMaxShare, rather than one worker (one context
+// switch, one interrupt) per task.
+TEST(ThreadPoolTest, QuickBurstGoesToFewWorkersInEqualShares) {
   std::mutex mu;
   std::vector<int> shares;
   thread_local int in_scope = 0;
@@ -111,7 +111,7 @@ TEST(ThreadPoolTest, QuickBurstGoesToParallelismWorkersInEqualShares) {
       run_tasks();
       std::lock_guard<std::mutex> lock(mu);
       shares.push_back(in_scope);
-    }, /*parallelism=*/2);
+    });
     std::vector<ThreadPool::Task> tasks;
     for (int i = 0; i < 16; ++i) tasks.push_back([] { ++in_scope; });
     pool.SubmitAll(absl::MakeSpan(tasks));
@@ -130,7 +130,7 @@ TEST(ThreadPoolTest, QuickBurstGoesToParallelismWorkersInEqualShares) {
 TEST(ThreadPoolTest, BlockingTasksSpreadOverEveryWorker) {
   std::atomic<int> running{0};
   std::atomic<int> peak{0};
-  ThreadPool pool(16, nullptr, /*parallelism=*/2);
+  ThreadPool pool(16);
   auto round = [&] {
     peak.store(0);
     std::atomic<int> done{0};
@@ -150,7 +150,7 @@ TEST(ThreadPoolTest, BlockingTasksSpreadOverEveryWorker) {
     while (done.load() < 16) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   };
   for (int i = 0; i < 4; ++i) round();  // the pool learns that tasks block
-  EXPECT_GT(pool.average_task_ns(), ThreadPool::kBlockingTaskNs);
+  EXPECT_GT(pool.average_task_ns(), ThreadPool::kShareBudgetNs);
   round();
   EXPECT_GE(peak.load(), 12);  // 16 workers for 16 sleeping tasks
 }
