@@ -94,17 +94,20 @@ void ThreadPool::WorkerLoop() {
         tasks_.pop_front();
       }
     }
-    auto run_share = [this, &share] {
-      const uint64_t start = NowNs();
+    auto run_share = [&share] {
       for (Task& task : share) task();
-      RecordShareTime(NowNs() - start, share.size());
       share.clear();  // what the tasks captured goes inside the scope too
     };
+    // Timed with the scope: a backend may finish the share's work only when
+    // the scope closes it (batched READs complete at EndBatch).
+    const size_t count = share.size();
+    const uint64_t start = NowNs();
     if (scope_) {
       scope_(run_share);
     } else {
       run_share();
     }
+    RecordShareTime(NowNs() - start, count);
   }
 }
 
