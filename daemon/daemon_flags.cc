@@ -29,6 +29,20 @@ absl::Status ParseUint32(absl::string_view flag, absl::string_view value, uint32
   return absl::OkStatus();
 }
 
+// A flag with two spellings: `on_word` sets `out`, `off_word` clears it.
+absl::Status ParseTwoWay(absl::string_view flag, absl::string_view value,
+                         absl::string_view on_word, absl::string_view off_word, bool& out) {
+  if (value == on_word) {
+    out = true;
+  } else if (value == off_word) {
+    out = false;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be ", on_word, " or ",
+                                                   off_word, ", got '", value, "'"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseLogLevel(absl::string_view value, LogLevel& out) {
   if (value == "off") {
     out = LogLevel::kOff;
@@ -208,15 +222,7 @@ const std::vector<FlagSpec>& FlagTable() {
        "READV, made before the sandbox); auto falls back to preadv if the kernel refuses "
        "(default: auto)",
        [](absl::string_view v, DaemonOptions& o) {
-         if (v == "auto") {
-           o.io_uring = true;
-         } else if (v == "off") {
-           o.io_uring = false;
-         } else {
-           return absl::InvalidArgumentError(
-               absl::StrCat("--io-uring must be auto or off, got '", v, "'"));
-         }
-         return absl::OkStatus();
+         return ParseTwoWay("io-uring", v, "auto", "off", o.io_uring);
        }},
       {"host-page-cache", "keep|drop",
        "drop: keep guest file data out of the host page cache (DONTNEED after reads, "
@@ -224,15 +230,7 @@ const std::vector<FlagSpec>& FlagTable() {
        "kernel caches as for any process, as virtiofsd does in every --cache mode "
        "(default: keep)",
        [](absl::string_view v, DaemonOptions& o) {
-         if (v == "keep") {
-           o.drop_host_page_cache = false;
-         } else if (v == "drop") {
-           o.drop_host_page_cache = true;
-         } else {
-           return absl::InvalidArgumentError(
-               absl::StrCat("--host-page-cache must be keep or drop, got '", v, "'"));
-         }
-         return absl::OkStatus();
+         return ParseTwoWay("host-page-cache", v, "drop", "keep", o.drop_host_page_cache);
        }},
       {"log-level", "LEVEL", "error, warn, info, debug, trace or off (default: info)",
        [](absl::string_view v, DaemonOptions& o) { return ParseLogLevel(v, o.log_level); }},
